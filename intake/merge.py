@@ -1,0 +1,165 @@
+"""Recto + verso (or several pages) into one PDF, no larger than the limit.
+
+JPEGs are embedded as they are (img2pdf: no re-encoding, EXIF orientation becomes the
+page's /Rotate); PDFs are joined page by page with pypdf. When the result is over the
+limit, images are re-compressed step by step (quality first, then size, never below
+about 300 dpi at ID-card size, i.e. 1011 px on the long side) and each step is
+reported. Runs inside the limited child (``merge`` op) because it parses the inputs.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# An ID-1 card side at 300 dpi is about 1011 x 638 px (domain.md §2.3).
+MIN_LONG_SIDE = 1011
+_QUALITIES = (85, 75, 65, 55, 45)
+
+
+@dataclass
+class _Part:
+    kind: str  # "jpeg" | "pdf"
+    data: bytes
+    name: str
+
+
+@dataclass
+class MergeReport:
+    pages: int = 0
+    size: int = 0
+    fits: bool = True
+    steps: list[str] = field(default_factory=list)
+
+
+def _load(paths: list[str]) -> list[_Part]:
+    parts = []
+    for p in paths:
+        data = Path(p).read_bytes()
+        if data[:3] == b"\xff\xd8\xff":
+            parts.append(_Part("jpeg", data, Path(p).name))
+        elif data[:5] == b"%PDF-":
+            parts.append(_Part("pdf", data, Path(p).name))
+        else:
+            raise ValueError(f"{Path(p).name}: ni PDF ni JPG")
+    return parts
+
+
+def _build(parts: list[_Part]) -> bytes:
+    import img2pdf
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for part in parts:
+        if part.kind == "jpeg":
+            pdf = img2pdf.convert([part.data], rotation=img2pdf.Rotation.ifvalid)
+            writer.append(PdfReader(io.BytesIO(pdf)))
+        else:
+            writer.append(PdfReader(io.BytesIO(part.data)))
+    writer.add_metadata({"/Producer": "justif"})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _recompress(data: bytes, quality: int, scale: float) -> bytes:
+    from PIL import Image, ImageOps
+
+    with Image.open(io.BytesIO(data), formats=["JPEG"]) as im:
+        image = ImageOps.exif_transpose(im).convert("RGB")
+    if scale < 1.0:
+        image = image.resize(
+            (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        )
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=quality, optimize=True)
+    return buf.getvalue()
+
+
+def _scan_to_jpeg(data: bytes) -> list[bytes] | None:
+    """The pages of an image-only PDF as JPEGs (None if a page has a text layer)."""
+    from ocr import render
+
+    doc = render.open_pdf(data)
+    try:
+        pages = []
+        for page in doc:
+            if render.page_text(page).strip():
+                return None
+            image = render.scan_image(page) or render.render_page(page, 200)
+            buf = io.BytesIO()
+            image.convert("RGB").save(buf, "JPEG", quality=90)
+            pages.append(buf.getvalue())
+        return pages
+    finally:
+        doc.close()
+
+
+def merge(parts: list[_Part], max_bytes: int) -> tuple[bytes, MergeReport]:
+    report = MergeReport()
+    pdf = _build(parts)
+    if len(pdf) <= max_bytes:
+        report.size = len(pdf)
+        return pdf, report
+    report.steps.append(f"fusion : {len(pdf):,} octets, au-delà de {max_bytes:,}".replace(",", " "))
+
+    # image-only PDFs become their images so they can be re-compressed too
+    work: list[_Part] = []
+    for part in parts:
+        if part.kind == "pdf":
+            images = _scan_to_jpeg(part.data)
+            if images is None:
+                work.append(part)
+                continue
+            report.steps.append(f"{part.name} : pages scannées extraites pour compression")
+            work.extend(_Part("jpeg", img, part.name) for img in images)
+        else:
+            work.append(part)
+
+    originals = [p.data for p in work]
+    scale = 1.0
+    while True:
+        for quality in _QUALITIES:
+            for part, original in zip(work, originals, strict=True):
+                if part.kind == "jpeg":
+                    part.data = _recompress(original, quality, scale)
+            pdf = _build(work)
+            label = f"images recompressées en qualité {quality}"
+            if scale < 1.0:
+                label += f", réduites à {round(scale * 100)} %"
+            report.steps.append(f"{label} : {len(pdf):,} octets".replace(",", " "))
+            if len(pdf) <= max_bytes:
+                report.size = len(pdf)
+                return pdf, report
+        next_scale = scale * 0.8
+        if not _long_side_ok(originals, work, next_scale):
+            break
+        scale = next_scale
+    report.fits = False
+    report.size = len(pdf)
+    return pdf, report
+
+
+def _long_side_ok(originals: list[bytes], work: list[_Part], scale: float) -> bool:
+    from PIL import Image
+
+    for part, original in zip(work, originals, strict=True):
+        if part.kind != "jpeg":
+            continue
+        with Image.open(io.BytesIO(original), formats=["JPEG"]) as im:
+            if max(im.size) * scale < MIN_LONG_SIDE:
+                return False
+    return True
+
+
+def merge_files(*, paths: list[str], out: str, max_bytes: int) -> dict[str, Any]:
+    """Child op: merge ``paths`` in order into ``out``."""
+    from pypdf import PdfReader
+
+    parts = _load(paths)
+    pdf, report = merge(parts, max_bytes)
+    Path(out).write_bytes(pdf)
+    report.pages = len(PdfReader(io.BytesIO(pdf)).pages)
+    return {"pages": report.pages, "size": report.size, "fits": report.fits, "steps": report.steps}

@@ -1,0 +1,1 @@
+"""`justif` sub-commands, one module per area (listed in web.cli.COMMAND_MODULES)."""

@@ -47,6 +47,9 @@ test: setup test-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
+audit: $(STAMP)
+	$(BIN)/python .ci/audit.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

@@ -1,0 +1,596 @@
+"""Reading labelled fields off a document: perception only, no rules.
+
+1. **Text layer first.** A born-digital PDF (the CVEC attestation) carries its text:
+   exact and about 1 ms a page; its lines are used as they are (source ``text_layer``).
+2. **Otherwise OCR.** The page image (a JPEG's pixels, the scan embedded in a PDF, or a
+   rendering) is read once in French (``read_page``, psm 3) at about 150 dpi; its words
+   are grouped into visual rows (Tesseract's own lines, joined across large gaps with
+   the page's skew taken into account). When no expected label is found, the page is
+   turned (the engine's orientation detection, or 180°, 90°, 270° in turn).
+3. **Fields by their labels.** ``find`` looks for a label ("N° d'attestation", "INE",
+   "Identifiant national"…) with tolerant matching (accents, case, punctuation, one
+   slip on long words) and takes the value after it on the same row, or on the next row.
+4. **Codes re-read on a crop.** ``reread`` cuts each located value out of the
+   full-resolution image, straightens it by the measured skew, scales it to a
+   comfortable letter height and reads all the crops in **one** engine call
+   (``read_field``, English, dictionaries off): one process start instead of one per
+   field (stack.md §2.3: ~150 ms each).
+
+Validators call these functions with ``ctx.ocr``; they never import pytesseract or cv2.
+A field that cannot be found or read is simply absent from the result: the validator
+turns that into an *inconclusive* finding.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+import time
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from ocr.engine import OcrText, OcrWord
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from ocr.engine import OcrEngine
+
+TEXT_LAYER = "text_layer"
+OCR = "ocr"
+NONE = "none"
+
+# page OCR resolution: about A4 at 150 dpi (2.2 Mpx); enough for labels and names, and
+# ~40 % faster than 200 dpi on these machines
+PAGE_AREA = 1240 * 1754
+# letter height wanted on a field crop (pixels, from Tesseract's word-box height)
+FIELD_HEIGHT = 40
+MIN_TEXT_LAYER_LETTERS = 20
+
+# -- folding and tolerant matching -----------------------------------------------------------
+
+_NON_ALNUM = re.compile(r"[^A-Z0-9]+")
+
+
+def fold(text: str) -> str:
+    """Upper-case A–Z/0–9 with single spaces: accents removed, anything else a space."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _NON_ALNUM.sub(" ", plain.upper()).strip()
+
+
+def _close(a: str, b: str) -> bool:
+    """Equal, or one edit apart when both have at least 5 characters."""
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 5 or abs(len(a) - len(b)) > 1:
+        return False
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1] <= 1
+
+
+# -- what a page says ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    """One visual line: its words (boxes in full-resolution pixels; none for a text
+    layer) and their text."""
+
+    text: str
+    page: int
+    words: tuple[OcrWord, ...] = ()
+    pieces: tuple[str, ...] = ()  # the row split into words (text layer: on spaces)
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        return self.pieces or tuple(self.text.split())
+
+
+@dataclass
+class PageText:
+    index: int
+    source: str
+    rows: list[Row] = field(default_factory=list)
+    image: Any = None  # upright full-resolution image (OCR pages only)
+    rotation: int = 0  # degrees the original was turned (counter-clockwise) to be upright
+    skew: float = 0.0  # measured text slope, radians (y grows downwards)
+    confidence: float | None = None
+    timed_out: bool = False
+    elapsed_ms: float = 0.0
+
+    @property
+    def text(self) -> str:
+        return "\n".join(r.text for r in self.rows)
+
+
+@dataclass
+class DocumentText:
+    pages: list[PageText] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(p.text for p in self.pages)
+
+    @property
+    def rows(self) -> list[Row]:
+        return [r for p in self.pages for r in p.rows]
+
+    @property
+    def source(self) -> str:
+        """``text_layer`` when every read page had one, ``ocr`` when any page was
+        read by OCR, ``none`` when nothing was read."""
+        sources = {p.source for p in self.pages if p.rows}
+        if not sources:
+            return NONE
+        return OCR if OCR in sources else TEXT_LAYER
+
+    @property
+    def timed_out(self) -> bool:
+        return any(p.timed_out for p in self.pages)
+
+    @property
+    def confidence(self) -> float | None:
+        values = [p.confidence for p in self.pages if p.confidence is not None]
+        return sum(values) / len(values) if values else None
+
+    def page(self, index: int) -> PageText | None:
+        return next((p for p in self.pages if p.index == index), None)
+
+
+def _letters(text: str) -> int:
+    return sum(c.isalpha() for c in text)
+
+
+def text_layer_rows(text: str, page: int) -> list[Row]:
+    rows = []
+    for line in text.splitlines():
+        line = " ".join(line.split())
+        if line:
+            rows.append(Row(line, page, (), tuple(line.split(" "))))
+    return rows
+
+
+def read_document(
+    doc: Any,
+    engine: OcrEngine | None,
+    *,
+    labels: Sequence[Sequence[str] | str] = (),
+    max_pages: int = 2,
+    page_area: int = PAGE_AREA,
+) -> DocumentText:
+    """The text of the first ``max_pages`` pages: each page's text layer when it has
+    one, otherwise OCR through ``engine`` (nothing when ``engine`` is None).
+    ``labels`` are the field labels expected on the document: when none is found on an
+    OCR page, the page is turned and read again."""
+    out = DocumentText()
+    wanted = [_label_tokens(lab) for lab in labels]
+    for page in list(doc.pages)[:max_pages]:
+        text = page.text or ""
+        if _letters(text) >= MIN_TEXT_LAYER_LETTERS:
+            out.pages.append(PageText(page.index, TEXT_LAYER, text_layer_rows(text, page.index)))
+            continue
+        if engine is None:
+            out.pages.append(PageText(page.index, NONE))
+            continue
+        try:
+            image = page.image(300)
+        except (ValueError, OSError):
+            out.pages.append(PageText(page.index, NONE))
+            continue
+        out.pages.append(ocr_page(image, engine, page.index, labels=wanted, page_area=page_area))
+    return out
+
+
+def _grey(image: Image.Image) -> Image.Image:
+    return image if image.mode == "L" else image.convert("L")
+
+
+def _downscale(image: Image.Image, area: int) -> tuple[Image.Image, float]:
+    """The image reduced to about ``area`` pixels; returns it and full/small scale."""
+    from PIL import Image as PILImage
+
+    w, h = image.size
+    if w * h <= area * 1.15:
+        return image, 1.0
+    factor = math.sqrt(area / (w * h))
+    small = image.resize(
+        (max(1, round(w * factor)), max(1, round(h * factor))), PILImage.Resampling.BILINEAR
+    )
+    return small, w / small.width
+
+
+def ocr_page(
+    image: Image.Image,
+    engine: OcrEngine,
+    index: int = 0,
+    *,
+    labels: Sequence[tuple[str, ...]] = (),
+    page_area: int = PAGE_AREA,
+) -> PageText:
+    """OCR one page image, turning it when the expected labels are not found."""
+    started = time.perf_counter()
+    full = _grey(image)
+    best: PageText | None = None
+    tried: list[int] = []
+    for rotation in _rotations(engine, full, labels):
+        if rotation in tried:
+            continue
+        tried.append(rotation)
+        upright = full if rotation == 0 else full.rotate(rotation, expand=True)
+        small, scale = _downscale(upright, page_area)
+        result = engine.read_page(small, lang="fra", psm=3)
+        page = _page_from(result, index, upright, scale, rotation)
+        if best is None or _score(page, labels) > _score(best, labels):
+            best = page
+        if result.timed_out or not labels or _has_label(page.rows, labels):
+            break
+    if best is None:  # pragma: no cover - _rotations always yields 0 first
+        raise RuntimeError("no page reading")
+    best.elapsed_ms = (time.perf_counter() - started) * 1000
+    return best
+
+
+def _rotations(engine: Any, image: Image.Image, labels: Sequence[tuple[str, ...]]) -> Iterable[int]:
+    """0 first; then the engine's orientation detection when it has one; then the
+    other right angles. Lazy: later values are computed only when asked for."""
+    yield 0
+    if not labels:
+        return
+    guess = None
+    orientation = getattr(engine, "orientation", None)
+    if callable(orientation):
+        small, _ = _downscale(image, PAGE_AREA)
+        guess = orientation(small)
+    if guess:
+        # OSD says how far to rotate clockwise; PIL rotates counter-clockwise
+        yield (-int(guess)) % 360
+        return
+    yield from (180, 90, 270)
+
+
+def _score(page: PageText, labels: Sequence[tuple[str, ...]]) -> tuple[int, int]:
+    return (int(_has_label(page.rows, labels)), len(page.text))
+
+
+def _page_from(result: OcrText, index: int, image: Any, scale: float, rotation: int) -> PageText:
+    words = [
+        replace(
+            w,
+            box=(
+                round(w.box[0] * scale),
+                round(w.box[1] * scale),
+                round(w.box[2] * scale),
+                round(w.box[3] * scale),
+            ),
+        )
+        for w in result.words
+        if w.text.strip()
+    ]
+    skew = measure_skew(words)
+    rows = group_rows(words, index, skew)
+    if not rows and result.text.strip():  # an engine without word boxes
+        rows = text_layer_rows(result.text, index)
+    return PageText(
+        index=index,
+        source=OCR,
+        rows=rows,
+        image=image,
+        rotation=rotation,
+        skew=skew,
+        confidence=result.confidence,
+        timed_out=result.timed_out,
+    )
+
+
+def _center(w: OcrWord) -> tuple[float, float]:
+    x, y, bw, bh = w.box
+    return x + bw / 2, y + bh / 2
+
+
+def measure_skew(words: Sequence[OcrWord]) -> float:
+    """The median slope (radians) of Tesseract lines with at least three words."""
+    lines: dict[int, list[OcrWord]] = {}
+    for w in words:
+        lines.setdefault(w.line, []).append(w)
+    slopes = []
+    for ws in lines.values():
+        if len(ws) < 3:
+            continue
+        xs, ys = zip(*(_center(w) for w in ws), strict=True)
+        span = max(xs) - min(xs)
+        if span < 200:
+            continue
+        mx, my = statistics.fmean(xs), statistics.fmean(ys)
+        var = sum((x - mx) ** 2 for x in xs)
+        if var:
+            slopes.append(sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var)
+    if not slopes:
+        return 0.0
+    return math.atan(statistics.median(slopes))
+
+
+def group_rows(words: Sequence[OcrWord], page: int, skew: float = 0.0) -> list[Row]:
+    """Tesseract's lines, with lines on the same visual row (a label far left, its
+    value far right) joined; rows ordered top to bottom."""
+    lines: dict[int, list[OcrWord]] = {}
+    for w in words:
+        lines.setdefault(w.line, []).append(w)
+    groups = [sorted(ws, key=lambda w: w.box[0]) for ws in lines.values()]
+    slope = math.tan(skew)
+
+    def level(ws: list[OcrWord]) -> float:
+        # the row's height, brought back to x = 0 along the skew
+        x, y = _center(ws[0])
+        return y - slope * x
+
+    def height(ws: list[OcrWord]) -> float:
+        return statistics.median(w.box[3] for w in ws)
+
+    groups.sort(key=level)
+    rows: list[list[OcrWord]] = []
+    for ws in groups:
+        target = None
+        for row in rows:
+            if abs(level(row) - level(ws)) < 0.6 * max(height(row), height(ws)):
+                overlap = not (
+                    ws[0].box[0] > row[-1].box[0] + row[-1].box[2]
+                    or ws[-1].box[0] + ws[-1].box[2] < row[0].box[0]
+                )
+                if not overlap:
+                    target = row
+                    break
+        if target is None:
+            rows.append(list(ws))
+        else:
+            target.extend(ws)
+            target.sort(key=lambda w: w.box[0])
+    rows.sort(key=level)
+    return [
+        Row(" ".join(w.text for w in r), page, tuple(r), tuple(w.text for w in r)) for r in rows
+    ]
+
+
+# -- labelled fields -----------------------------------------------------------------------
+
+
+def _label_tokens(label: Sequence[str] | str) -> tuple[str, ...]:
+    if isinstance(label, str):
+        return tuple(fold(label).split())
+    return tuple(t for part in label for t in fold(part).split())
+
+
+def _flatten(row: Row) -> list[tuple[str, int]]:
+    """(folded token, index of the word it comes from)."""
+    out = []
+    for i, piece in enumerate(row.tokens):
+        for t in fold(piece).split():
+            out.append((t, i))
+    return out
+
+
+def _find_label(row: Row, label: tuple[str, ...]) -> int | None:
+    """Index of the first word after ``label`` on ``row``, or None."""
+    flat = _flatten(row)
+    n = len(label)
+    for start in range(len(flat) - n + 1):
+        if all(_close(flat[start + k][0], label[k]) for k in range(n)):
+            return flat[start + n - 1][1] + 1
+    return None
+
+
+def _has_label(rows: Sequence[Row], labels: Sequence[tuple[str, ...]]) -> bool:
+    return any(_find_label(r, lab) is not None for r in rows for lab in labels if lab)
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """A field: its labels (each a phrase, folded before matching), a pattern the
+    text after the label must contain, and whether the value is a code to re-read."""
+
+    name: str
+    labels: tuple[str, ...]
+    pattern: re.Pattern[str]
+    code: bool = True
+    next_row: bool = True
+
+
+@dataclass(frozen=True)
+class FieldHit:
+    name: str
+    label: str
+    value: str  # the text matched by the pattern
+    tail: str  # everything after the label on its row
+    row: Row
+    words: tuple[OcrWord, ...] = ()  # the words holding the value (OCR)
+    source: str = TEXT_LAYER
+
+    @property
+    def page(self) -> int:
+        return self.row.page
+
+
+_LEAD = re.compile(r"^[\s:;.,=\-–—|_»>]+")
+
+
+def find(text: DocumentText, spec: FieldSpec) -> list[FieldHit]:
+    """Every place ``spec``'s value follows one of its labels (same row first, then the
+    next row), in reading order, best label first."""
+    hits: list[FieldHit] = []
+    seen: set[tuple[int, str]] = set()
+    for page in text.pages:
+        rows = page.rows
+        for label in spec.labels:
+            tokens = _label_tokens(label)
+            for i, row in enumerate(rows):
+                after = _find_label(row, tokens)
+                if after is None:
+                    continue
+                candidates = [(row, after)]
+                if spec.next_row and i + 1 < len(rows):
+                    candidates.append((rows[i + 1], 0))
+                for source_row, start in candidates:
+                    hit = _value_in(source_row, start, spec, label, page.source)
+                    if hit is not None and (id(source_row), hit.value) not in seen:
+                        seen.add((id(source_row), hit.value))
+                        hits.append(hit)
+                        break
+    return hits
+
+
+def _value_in(row: Row, start: int, spec: FieldSpec, label: str, source: str) -> FieldHit | None:
+    pieces = row.tokens[start:]
+    tail = _LEAD.sub("", " ".join(pieces)).strip()
+    if not tail:
+        return None
+    match = spec.pattern.search(tail)
+    if match is None:
+        return None
+    value = match.group(match.lastindex or 0) if match.lastindex else match.group(0)
+    words: tuple[OcrWord, ...] = ()
+    if row.words:
+        # the words whose characters fall inside the match (offsets in `tail`)
+        lead = len(" ".join(pieces)) - len(_LEAD.sub("", " ".join(pieces)))
+        chosen = []
+        pos = 0
+        for w in row.words[start:]:
+            begin, end = pos - lead, pos - lead + len(w.text)
+            if end > match.start() and begin < match.end():
+                chosen.append(w)
+            pos += len(w.text) + 1
+        words = tuple(chosen)
+    return FieldHit(spec.name, label, value.strip(), tail, row, words, source)
+
+
+# -- re-reading codes on crops ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reread:
+    name: str
+    text: str
+    confidence: float | None
+    engine: str
+    timed_out: bool = False
+
+
+def crop_for(page: PageText, words: Sequence[OcrWord], *, height: int = FIELD_HEIGHT) -> Any:
+    """The words' region from the full-resolution page, padded, straightened by the
+    page's skew, grey, and scaled so letters are about ``height`` pixels tall."""
+    from PIL import Image as PILImage
+
+    if page.image is None or not words:
+        return None
+    x0 = min(w.box[0] for w in words)
+    y0 = min(w.box[1] for w in words)
+    x1 = max(w.box[0] + w.box[2] for w in words)
+    y1 = max(w.box[1] + w.box[3] for w in words)
+    letter = statistics.median(w.box[3] for w in words) or 10
+    pad_x, pad_y = int(letter * 1.2), int(letter * 0.8)
+    image = page.image
+    box = (
+        max(0, x0 - pad_x),
+        max(0, y0 - pad_y),
+        min(image.width, x1 + pad_x),
+        min(image.height, y1 + pad_y),
+    )
+    if box[2] - box[0] < 4 or box[3] - box[1] < 4:
+        return None
+    crop = _grey(image.crop(box))
+    angle = math.degrees(page.skew)
+    if abs(angle) > 0.3:
+        crop = crop.rotate(angle, resample=PILImage.Resampling.BICUBIC, expand=True, fillcolor=255)
+        crop = _trim_rows(crop, letter)
+    factor = max(1.0, min(4.0, height / letter))
+    if factor > 1.05:
+        crop = crop.resize(
+            (round(crop.width * factor), round(crop.height * factor)), PILImage.Resampling.LANCZOS
+        )
+    return crop
+
+
+def _trim_rows(crop: Any, letter: float) -> Any:
+    """After straightening, keep the band of rows that holds the ink (with a margin)."""
+    import numpy as np
+
+    arr = np.asarray(crop, dtype=np.uint8)
+    dark = (arr < 128).sum(axis=1)
+    rows = np.nonzero(dark > max(2, 0.01 * arr.shape[1]))[0]
+    if rows.size == 0:
+        return crop
+    margin = int(letter * 0.6)
+    top, bottom = max(0, rows[0] - margin), min(arr.shape[0], rows[-1] + margin + 1)
+    return crop.crop((0, top, crop.width, bottom))
+
+
+def stack(crops: Sequence[Any], gap: int = 30) -> tuple[Any, list[tuple[int, int]]]:
+    """Crops one above the other on white, left-aligned; returns the image and each
+    crop's vertical span."""
+    from PIL import Image as PILImage
+
+    width = max(c.width for c in crops) + 2 * gap
+    height = sum(c.height for c in crops) + gap * (len(crops) + 1)
+    sheet = PILImage.new("L", (width, height), 255)
+    spans = []
+    y = gap
+    for c in crops:
+        sheet.paste(c, (gap, y))
+        spans.append((y, y + c.height))
+        y += c.height + gap
+    return sheet, spans
+
+
+def reread(
+    text: DocumentText, hits: Sequence[FieldHit], engine: OcrEngine | None
+) -> dict[str, Reread]:
+    """Each OCR hit's value read again on its crop, all crops in one engine call
+    (English, psm 6 on the stacked crops; psm 7 when there is only one)."""
+    if engine is None:
+        return {}
+    jobs = []
+    for hit in hits:
+        if hit.source != OCR or not hit.words:
+            continue
+        page = text.page(hit.page)
+        crop = crop_for(page, hit.words) if page is not None else None
+        if crop is not None:
+            jobs.append((hit, crop))
+    if not jobs:
+        return {}
+    if len(jobs) == 1:
+        hit, crop = jobs[0]
+        result = engine.read_field(crop, lang="eng", psm=7)
+        return {
+            hit.name: Reread(
+                hit.name, result.text.strip(), result.confidence, result.engine, result.timed_out
+            )
+        }
+    sheet, spans = stack([c for _, c in jobs])
+    result = engine.read_field(sheet, lang="eng", psm=6)
+    out: dict[str, Reread] = {}
+    for (hit, _), (top, bottom) in zip(jobs, spans, strict=True):
+        mine = [w for w in result.words if top - 5 <= w.box[1] + w.box[3] / 2 <= bottom + 5]
+        mine.sort(key=lambda w: w.box[0])
+        confs = [w.confidence for w in mine if w.confidence >= 0]
+        out[hit.name] = Reread(
+            hit.name,
+            " ".join(w.text for w in mine).strip(),
+            sum(confs) / len(confs) if confs else None,
+            result.engine,
+            result.timed_out,
+        )
+    if not result.words and result.text.strip():
+        # an engine that gives no boxes: lines in order
+        lines = [ln for ln in result.text.splitlines() if ln.strip()]
+        if len(lines) == len(jobs):
+            for (hit, _), line in zip(jobs, lines, strict=True):
+                out[hit.name] = Reread(hit.name, line.strip(), result.confidence, result.engine)
+    return out

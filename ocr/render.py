@@ -40,7 +40,7 @@ def scan_image(page: Any, *, min_coverage: float = 0.85) -> Image.Image | None:
     if len(images) != 1:
         return None
     obj = images[0]
-    left, bottom, right, top = obj.get_pos()
+    left, bottom, right, top = obj.get_bounds()
     if (right - left) * (top - bottom) < min_coverage * width * height:
         return None
     try:

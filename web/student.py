@@ -1,0 +1,226 @@
+"""Student pages: the dossier with every piece's computed status, one page per piece
+(what to upload, what was found and how to fix it, the repaired photo offer, the
+history), the upload itself and the explanation of an "À corriger" verdict.
+
+An upload is received (type, size, safety: in the limited child), stored and answered
+at once; its check is queued and the page refreshes itself until the status changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from werkzeug.datastructures import FileStorage
+
+from intake.pipeline import (
+    ActionRefused,
+    DossierView,
+    PieceView,
+    UploadOutcome,
+    accept_fix,
+    decline_fix,
+    dossier_view,
+    explain,
+    load_student,
+    store_upload,
+)
+from intake.status import PIECE_HINTS, PieceStatus, student_findings
+from web import extensions as ext
+from web.auth import current_user, student_required
+
+bp = Blueprint("student", __name__, url_prefix="/dossier")
+
+
+def _dossier() -> DossierView:
+    user = current_user()
+    if user is None or user.student_id is None:
+        abort(403)
+    student = load_student(ext.db(), user.student_id)
+    if student is None:
+        abort(404)
+    return dossier_view(ext.pipeline(), ext.db(), student)
+
+
+def _piece(view: DossierView, kind: str) -> PieceView:
+    piece = view.piece(kind)
+    if piece is None:
+        abort(404)
+    return piece
+
+
+def refusal_messages(piece: PieceView) -> list[str]:
+    """The catalogue messages of the reasons of the refusal holding for the piece, the
+    messages appended for its kind (cvec.contact) — the comment is shown apart."""
+    if piece.decision is None or piece.status is not PieceStatus.REFUSED:
+        return []
+    catalogue = ext.pipeline().catalogue
+    profile = ext.pipeline().settings.photo_profile
+    out = []
+    for code in piece.decision.reasons or []:
+        reason = catalogue.reason(code)
+        out.append(reason.text(profile) if reason else code)
+    out.extend(r.text(profile) for r in catalogue.appended_for(piece.kind))
+    return out
+
+
+def what_to_do(code: str) -> str:
+    """The catalogue's advice for an error code, when the catalogue has that code."""
+    reason = ext.pipeline().catalogue.reason(code)
+    return reason.text(ext.pipeline().settings.photo_profile) if reason else ""
+
+
+def can_upload(view: DossierView, piece: PieceView) -> bool:
+    return not view.student.cancelled and piece.status not in (
+        PieceStatus.VALIDATED,
+        PieceStatus.NOT_APPLICABLE,
+    )
+
+
+def render_piece(
+    view: DossierView, piece: PieceView, *, refused: UploadOutcome | None = None, status: int = 200
+) -> Any:
+    catalogue = ext.pipeline().catalogue
+    split = student_findings(piece.findings, catalogue.student_sees_warning)
+    return (
+        render_template(
+            "student/piece.html",
+            view=view,
+            piece=piece,
+            split=split,
+            hint=PIECE_HINTS[piece.status],
+            refusal=refusal_messages(piece),
+            what_to_do=what_to_do,
+            can_upload=can_upload(view, piece),
+            refused=refused,
+            refreshing=piece.status is PieceStatus.PROCESSING,
+        ),
+        status,
+    )
+
+
+@bp.get("/")
+@student_required
+def dossier() -> Any:
+    view = _dossier()
+    processing = any(p.status is PieceStatus.PROCESSING for p in view.pieces)
+    return render_template(
+        "student/dossier.html", view=view, hints=PIECE_HINTS, refreshing=processing
+    )
+
+
+@bp.get("/<kind>")
+@student_required
+def piece(kind: str) -> Any:
+    view = _dossier()
+    return render_piece(view, _piece(view, kind))
+
+
+def _chosen(name: str) -> FileStorage | None:
+    f = request.files.get(name)
+    return f if f is not None and f.filename else None
+
+
+@bp.post("/<kind>/depot")
+@student_required
+def upload(kind: str) -> Any:
+    user = current_user()
+    view = _dossier()
+    piece = _piece(view, kind)
+    if not can_upload(view, piece):
+        raise ActionRefused("piece.locked", "Cette pièce ne peut pas recevoir de nouveau fichier.")
+    ext.check_upload_limits(user.id, view.student.id)
+    files, names = files_from_request(piece.spec.two_sides)
+    outcome = receive_files(view.student.id, kind, files, names, user.id)
+    if not outcome.accepted:
+        return render_piece(view, piece, refused=outcome, status=422)
+    ext.submit(outcome.version_id)
+    flash("Fichier reçu : la vérification est en cours, cette page se met à jour seule.", "success")
+    return redirect(url_for(".piece", kind=kind), code=303)
+
+
+def files_from_request(two_sides: bool) -> tuple[list[tuple[Any, str]], list[str]]:
+    """The uploaded file, or recto + verso for a two-sided piece (400 when unclear)."""
+    single, recto, verso = _chosen("file"), _chosen("recto"), _chosen("verso")
+    if two_sides and (recto or verso):
+        if single is not None:
+            raise ActionRefused(
+                "upload.ambiguous",
+                "Déposez soit un seul fichier (recto/verso ou passeport), soit le recto et le "
+                "verso séparément, pas les deux.",
+                400,
+            )
+        if recto is None:
+            raise ActionRefused("upload.recto", "Déposez aussi le recto de votre carte.", 400)
+        if verso is None:
+            return [(recto.stream, recto.filename or "")], ["recto"]
+        return (
+            [(recto.stream, recto.filename or ""), (verso.stream, verso.filename or "")],
+            ["recto", "verso"],
+        )
+    if single is None:
+        raise ActionRefused("upload.none", "Choisissez un fichier à déposer.", 400)
+    return [(single.stream, single.filename or "")], [""]
+
+
+def receive_files(
+    student_id: int, kind: str, files: list[tuple[Any, str]], names: list[str], user_id: int
+) -> UploadOutcome:
+    with ext.justif().sandboxes.get() as box:
+        return store_upload(
+            ext.pipeline(),
+            student_id=student_id,
+            kind=kind,
+            files=files,
+            user_id=user_id,
+            sandbox=box,
+            part_names=names,
+        )
+
+
+@bp.post("/<kind>/explication")
+@student_required
+def explanation(kind: str) -> Any:
+    user = current_user()
+    view = _dossier()
+    piece = _piece(view, kind)
+    if piece.status is not PieceStatus.TO_FIX or piece.version is None:
+        raise ActionRefused("explain.state", "Cette pièce n’est pas « À corriger ».")
+    s = ext.db()
+    explain(
+        ext.pipeline(),
+        s,
+        version=piece.version,
+        text=request.form.get("explanation", ""),
+        user_id=user.id,
+    )
+    s.commit()
+    flash("Merci : votre explication sera lue par le service des inscriptions.", "success")
+    return redirect(url_for(".piece", kind=kind), code=303)
+
+
+@bp.post("/<kind>/correction")
+@student_required
+def correction(kind: str) -> Any:
+    user = current_user()
+    view = _dossier()
+    piece = _piece(view, kind)
+    if piece.version is None:
+        abort(404)
+    version_id = request.form.get("version", type=int)
+    if version_id != piece.version.id:
+        raise ActionRefused(
+            "fix.stale", "Un autre fichier a été déposé depuis : rechargez la page."
+        )
+    s = ext.db()
+    if request.form.get("choice") == "accept":
+        ext.check_upload_limits(user.id, view.student.id)
+        new_id = accept_fix(ext.pipeline(), s, version=piece.version, user_id=user.id)
+        s.commit()
+        ext.submit(new_id)
+        flash("La photo corrigée est déposée : vérification en cours.", "success")
+    else:
+        decline_fix(ext.pipeline(), s, version=piece.version, user_id=user.id)
+        s.commit()
+        flash("Vous gardez votre photo. Vous pouvez en déposer une autre à tout moment.", "info")
+    return redirect(url_for(".piece", kind=kind), code=303)

@@ -92,6 +92,11 @@ class TesseractEngine:
     def read_field(self, image: Image.Image, *, lang: str = "eng", psm: int = 7) -> OcrText:
         return self._data(image, lang, f"--psm {psm} {CODE_CONFIG}")
 
+    def read_block(self, image: Image.Image, *, lang: str = "eng", psm: int = 6) -> OcrText:
+        """A block of code lines (an MRZ band): dictionaries off like read_field, and
+        no second pass looking for white-on-black text."""
+        return self._data(image, lang, f"--psm {psm} {CODE_CONFIG} -c tessedit_do_invert=0")
+
     def orientation(self, image: Image.Image) -> int | None:
         """Degrees to rotate the image clockwise to make it upright (Tesseract OSD),
         None when OSD cannot tell (too little text) or times out."""

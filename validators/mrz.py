@@ -475,6 +475,10 @@ def _yymmdd(value: str, *, birth: bool, reference: dt.date | None) -> dt.date | 
     return day
 
 
+_NAME_FIELD = re.compile(r"[A-Z]+(?:<{1,2}[A-Z]+)*<*")
+_TRIPLE = re.compile(r"([A-Z])\1\1")
+
+
 def _names(value: str) -> tuple[str, str]:
     """TD1/TD3 name field → (surname, given names), '<' as spaces."""
     surname, _, given = value.partition("<<")
@@ -535,10 +539,41 @@ class MrzReading:
         return self.value("sex") in {"M", "F", "X", "<"}
 
     @property
+    def names_plausible(self) -> bool:
+        """Name fields shaped like names: letters, '<' or '<<' between parts, fillers
+        only at the end, no letter three times in a row. OCR garbage in the fillers
+        (K, S, C for OCR-B's '<') is invisible to the check digits (K and '<' weigh
+        the same), so this is the only guard for it."""
+        old = self.layout is Layout.CNI_OLD
+        for name in ("surname", "given_names") if old else ("names",):
+            value = self.value(name)
+            if name == "given_names" and set(value) <= {"<"}:
+                continue  # a person may have no given name
+            if not _NAME_FIELD.fullmatch(value) or _TRIPLE.search(value):
+                return False
+        return True
+
+    @property
+    def needs_confirmation(self) -> bool:
+        """Valid only thanks to a guess (a substitution in an alphanumeric field, a
+        filler added or removed): a second, independent read should agree."""
+        return any(r.kind in ("substitution", "length") for r in self.repairs)
+
+    @property
+    def key(self) -> str:
+        return "\n".join(self.lines)
+
+    @property
     def valid(self) -> bool:
-        """Every check digit and the composite verify, unambiguously, dates and sex
-        make sense: the values can be trusted."""
-        return self.checks_ok and not self.ambiguous and not self.date_problems and self.sex_ok
+        """Every check digit and the composite verify, unambiguously, dates, sex and
+        names make sense: the values can be trusted."""
+        return (
+            self.checks_ok
+            and not self.ambiguous
+            and not self.date_problems
+            and self.sex_ok
+            and self.names_plausible
+        )
 
     # -- derived values ---------------------------------------------------------------
     @property
@@ -1004,6 +1039,16 @@ def age_flags(birth: dt.date, day: dt.date) -> dict[str, Any]:
         "needs_parental_consent": age < 18,
         "needs_jdc": age < 25,
     }
+
+
+def judge(lines: Sequence[str], reference: dt.date | None) -> bool | str:
+    """For ``ocr.mrz.read_mrz``: True for a reading to trust as it is, its key (a
+    string) for one that holds only after a guessed repair and needs a second read
+    to agree, False otherwise."""
+    reading = parse(lines, reference=reference)
+    if reading is None or not reading.valid:
+        return False
+    return reading.key if reading.needs_confirmation else True
 
 
 def describe(reading: MrzReading) -> list[tuple[str, Any, bool | None]]:

@@ -203,9 +203,10 @@ class Document:
 
 
 def _old_card(rng: random.Random, p: Person) -> Document:
-    earliest = max(p.birth + dt.timedelta(days=200), dt.date(1995, 1, 1))
+    # mostly the last years before the CNIe (2021): a fair share still valid in 2026
     latest = dt.date(2021, 3, 1)
-    issued = earliest + dt.timedelta(days=rng.randint(0, max(0, (latest - earliest).days)))
+    earliest = max(p.birth + dt.timedelta(days=200), latest - dt.timedelta(days=7 * 365))
+    issued = latest - dt.timedelta(days=rng.randint(0, max(0, (latest - earliest).days)))
     office = f"{rng.choice(['02', '60', '80', '75', '92', '13'])}{rng.choice('0123456789ABC')}"
     number = f"{issued:%y%m}{office}{rng.randint(0, 99999):05d}"
     admin = rng.choice(["<<<<<<", f"{office[:2]}{rng.choice('ABC')}{rng.randint(1, 999):03d}"])
@@ -238,7 +239,10 @@ def _cnie(rng: random.Random, p: Person, registration: dt.date) -> Document:
 
 
 def _passport(rng: random.Random, p: Person, registration: dt.date) -> Document:
-    start = max(registration - dt.timedelta(days=9 * 365), p.birth + dt.timedelta(days=100))
+    back = (
+        4 * 365 if add_years(p.birth, 18) > registration - dt.timedelta(days=4 * 365) else 9 * 365
+    )
+    start = max(registration - dt.timedelta(days=back), p.birth + dt.timedelta(days=100))
     issued = start + dt.timedelta(days=rng.randint(0, max(0, (registration - start).days)))
     letters = "ABCDEFGHJKLMNPRSTUVWXYZ"
     number = f"{rng.randint(10, 99)}{rng.choice(letters)}{rng.choice(letters)}"

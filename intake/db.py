@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -97,4 +98,7 @@ class Database:
             return MigrationContext.configure(conn).get_current_revision()
 
     def has_schema(self) -> bool:
-        return inspect(self.engine).has_table("piece_versions")
+        try:
+            return inspect(self.engine).has_table("piece_versions")
+        except OperationalError:  # e.g. the SQLite file's directory does not exist yet
+            return False

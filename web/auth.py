@@ -19,7 +19,19 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    has_app_context,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from sqlalchemy import or_, select
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -36,8 +48,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 _DUMMY_HASH = generate_password_hash("justif-dummy-password")
 
 
-def hash_password(password: str) -> str:
-    return generate_password_hash(password)
+def hash_password(password: str, method: str | None = None) -> str:
+    """scrypt by default; ``PASSWORD_METHOD`` in the configuration can change it (the
+    tests use a cheap pbkdf2 to stay fast)."""
+    if method is None and has_app_context():
+        method = current_app.config.get("PASSWORD_METHOD") or None
+    return generate_password_hash(password, method=method or "scrypt")
 
 
 def hash_token(token: str) -> str:
@@ -186,8 +202,6 @@ def login() -> Any:
 
 
 def _login_limit() -> int:
-    from flask import current_app
-
     return int(current_app.config.get("LOGIN_RATE_LIMIT", 10))
 
 

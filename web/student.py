@@ -24,6 +24,7 @@ from intake.pipeline import (
     explain,
     load_student,
     store_upload,
+    upload_allowed,
 )
 from intake.status import PIECE_HINTS, PieceStatus, student_findings
 from web import extensions as ext
@@ -127,8 +128,7 @@ def upload(kind: str) -> Any:
     user = current_user()
     view = _dossier()
     piece = _piece(view, kind)
-    if not can_upload(view, piece):
-        raise ActionRefused("piece.locked", "Cette pièce ne peut pas recevoir de nouveau fichier.")
+    upload_allowed(ext.pipeline(), ext.db(), view.student, kind)  # validated, cancelled…
     ext.check_upload_limits(user.id, view.student.id)
     files, names = files_from_request(piece.spec.two_sides)
     outcome = receive_files(view.student.id, kind, files, names, user.id)

@@ -15,6 +15,7 @@ _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def make_app(tmp_path: Path, **overrides: Any) -> Any:
+    """A fresh app on ``tmp_path`` with the schema (no demo accounts)."""
     from web import create_app
 
     config = {
@@ -24,6 +25,7 @@ def make_app(tmp_path: Path, **overrides: Any) -> Any:
         "DATABASE_URL": f"sqlite:///{tmp_path / 'justif.sqlite3'}",
         "RUNNER": "none",
         "ACADEMIC_YEAR": "2026-2027",
+        "PASSWORD_METHOD": "pbkdf2:sha256:1000",  # scrypt is slow by design
     }
     config.update(overrides)
     app = create_app(config)
@@ -38,12 +40,16 @@ class Client:
         self.c = flask_client
         self.token = ""
 
-    def get(self, url: str, **kw: Any) -> Any:
-        r = self.c.get(url, **kw)
+    def _seen(self, r: Any) -> Any:
+        r.get_data()
+        r.close()  # streamed files (send_file) are closed here, as a server would
         m = _TOKEN.search(r.get_data(as_text=True)) if r.mimetype == "text/html" else None
         if m:
             self.token = m.group(1)
         return r
+
+    def get(self, url: str, **kw: Any) -> Any:
+        return self._seen(self.c.get(url, **kw))
 
     def csrf(self) -> str:
         if not self.token:
@@ -59,11 +65,7 @@ class Client:
         files = any(isinstance(v, tuple) for v in data.values())
         if files:
             kw.setdefault("content_type", "multipart/form-data")
-        r = self.c.post(url, data=data, **kw)
-        m = _TOKEN.search(r.get_data(as_text=True)) if r.mimetype == "text/html" else None
-        if m:
-            self.token = m.group(1)
-        return r
+        return self._seen(self.c.post(url, data=data, **kw))
 
     def login(self, login: str, password: str) -> Any:
         r = self.post("/connexion", {"login": login, "password": password})
@@ -142,3 +144,81 @@ def upload(client: Client, kind: str, **files: tuple[bytes, str]) -> Any:
     data = {name: (io.BytesIO(content), filename) for name, (content, filename) in files.items()}
     client.get(f"/dossier/{kind}")
     return client.post(f"/dossier/{kind}/depot", data)
+
+
+class FakeSandbox:
+    """Answers the child ops without a child: a canned verdict and a PNG preview."""
+
+    def __init__(self, verdict: dict[str, Any] | None = None, fail: BaseException | None = None):
+        self.verdict = verdict or {"outcome": "review", "findings": [], "fields": {}}
+        self.fail = fail
+        self.calls: list[str] = []
+
+    def run(self, op: str, args: dict[str, Any], **_: Any) -> Any:
+        self.calls.append(op)
+        if op == "check":
+            if self.fail is not None:
+                raise self.fail
+            return self.verdict
+        if op == "preview":
+            from PIL import Image
+
+            target = Path(args["out_dir"]) / "page-1.png"
+            Image.new("RGB", (20, 30), (255, 255, 255)).save(target, "PNG")
+            return {"pages": [str(target)]}
+        raise AssertionError(op)
+
+    def close(self) -> None:
+        pass
+
+
+def finding(
+    code: str, level: str = "error", result: str = "fail", message: str = ""
+) -> dict[str, Any]:
+    return {
+        "code": code,
+        "level": level,
+        "result": result,
+        "message": message or code,
+        "detail": {},
+    }
+
+
+def seed_version(
+    app: Any,
+    key: str,
+    kind: str = "cvec",
+    verdict: dict[str, Any] | None = None,
+    data: bytes | None = None,
+) -> tuple[int, int]:
+    """A stored, checked version for a demo student: (piece id, version id)."""
+    from sqlalchemy import func, select
+
+    from intake.models import PieceVersion
+    from intake.pipeline import check_version, ensure_piece
+
+    ext = app.extensions["justif"]
+    pipe = ext.pipeline
+    sid = student_id(app, key)
+    sha = pipe.store.put_bytes(data or text_pdf(f"{key} {kind}"))
+    with ext.db.session() as s:
+        piece = ensure_piece(s, sid, kind)
+        n = (
+            s.scalar(select(func.max(PieceVersion.number)).where(PieceVersion.piece_id == piece.id))
+            or 0
+        ) + 1
+        v = PieceVersion(
+            piece_id=piece.id,
+            number=n,
+            sha256=sha,
+            mime="application/pdf",
+            size=100,
+            display_name=f"{kind}.pdf",
+            queued_at=pipe.clock(),
+        )
+        s.add(v)
+        s.flush()
+        piece_id, version_id = piece.id, v.id
+    if verdict is not False:
+        check_version(version_id, pipe, sandbox=FakeSandbox(verdict))
+    return piece_id, version_id

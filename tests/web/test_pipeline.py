@@ -28,33 +28,7 @@ from intake.pipeline import (
 )
 from intake.sandbox import SandboxFailure
 from intake.status import PieceStatus
-from tests.web.helpers import jpeg_bytes, png_bytes, text_pdf
-
-
-class FakeSandbox:
-    """Answers the child ops without a child: a canned verdict, a PNG preview."""
-
-    def __init__(self, verdict: dict[str, Any] | None = None, fail: BaseException | None = None):
-        self.verdict = verdict or {"outcome": "review", "findings": [], "fields": {}}
-        self.fail = fail
-        self.calls: list[str] = []
-
-    def run(self, op: str, args: dict[str, Any], **_: Any) -> Any:
-        self.calls.append(op)
-        if op == "check":
-            if self.fail is not None:
-                raise self.fail
-            return self.verdict
-        if op == "preview":
-            from PIL import Image
-
-            target = Path(args["out_dir"]) / "page-1.png"
-            Image.new("RGB", (20, 30), (255, 255, 255)).save(target, "PNG")
-            return {"pages": [str(target)]}
-        raise AssertionError(op)
-
-    def close(self) -> None:
-        pass
+from tests.web.helpers import FakeSandbox, jpeg_bytes, png_bytes, text_pdf
 
 
 @pytest.fixture

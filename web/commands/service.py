@@ -118,6 +118,7 @@ def create_demo(
     from web.auth import hash_password
 
     ext = _ext(app)
+    method = app.config.get("PASSWORD_METHOD") or None
     year = ext.settings.academic_year
     start = int(year[:4])
     accounts: list[tuple[str, str, str]] = []
@@ -128,7 +129,7 @@ def create_demo(
                 login="admin", role=Role.ADMIN, display_name="Gestionnaire (démo)", password_hash=""
             )
             s.add(admin)
-        admin.password_hash = hash_password(admin_password)
+        admin.password_hash = hash_password(admin_password, method)
         accounts.append(("administrateur", "admin", admin_password))
         for data in DEMO_STUDENTS:
             key = data.get("application_id") or data.get("student_number")
@@ -153,7 +154,7 @@ def create_demo(
                     password_hash="",
                 )
                 s.add(user)
-            user.password_hash = hash_password(student_password)
+            user.password_hash = hash_password(student_password, method)
             accounts.append(
                 (f"étudiant·e {data['first_name']} {data['last_name']}", key, student_password)
             )

@@ -1,0 +1,101 @@
+"""`justif init-db`, `demo`, `token`, `create-admin`; migrations match the models."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from intake.db import Database
+from intake.models import Base
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    monkeypatch.setenv("JUSTIF_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("JUSTIF_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("JUSTIF_PASSWORD_METHOD", "pbkdf2:sha256:1000")
+    from web.cli import _register
+    from web.cli import cli as group
+
+    _register()
+    runner = CliRunner()
+
+    def run(*args: str, code: int = 0):
+        result = runner.invoke(group, list(args), catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    return run
+
+
+def test_init_db_demo_and_token_are_idempotent(cli, tmp_path):
+    out = cli("demo", code=1)
+    assert "justif init-db" in out
+    out = cli("init-db")
+    assert "révision 0001" in out
+    cfg = tmp_path / "instance" / "justif.cfg"
+    assert cfg.stat().st_mode & 0o777 == 0o600
+    secret = cfg.read_text()
+    assert "SECRET_KEY" in secret and "dev-only" not in secret
+    cli("init-db")
+    assert cfg.read_text() == secret  # kept
+    first = cli("demo")
+    assert "P241000001" in first and "admin" in first and "etudiant-demo" in first
+    assert cli("demo") == first
+    token = cli("token", "admin").strip()
+    assert token.startswith("jt_") and len(token) > 30
+    assert "révoqués" in cli("token", "admin", "--revoke")
+    assert "compte inconnu" in cli("token", "nobody", code=1)
+
+
+def test_create_admin(cli):
+    cli("init-db")
+    assert "trop court" in cli("create-admin", "gestion", "--password", "court", code=1)
+    assert "prêt" in cli("create-admin", "gestion", "--password", "un-mot-de-passe-long")
+    cli("demo")
+    assert "n’est pas administrateur" in cli(
+        "create-admin", "P241000001", "--password", "un-mot-de-passe-long", code=1
+    )
+
+
+def test_passwords_are_hashed_with_scrypt_by_default():
+    from web.auth import hash_password
+
+    h = hash_password("secret-password")
+    assert h.startswith("scrypt:") and "secret-password" not in h
+
+
+def test_migrations_match_the_models_and_go_down_and_up(tmp_path):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    db = Database(f"sqlite:///{tmp_path / 'm.sqlite3'}")
+    db.upgrade()
+    db.upgrade()  # idempotent
+    with db.engine.connect() as conn:
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+        )
+    assert diff == []
+    db.downgrade("base")
+    assert not db.has_schema()
+    db.upgrade()
+    assert db.has_schema() and db.current_revision() == "0001"
+    db.dispose()
+
+
+def test_naive_datetimes_are_refused(tmp_path):
+    import datetime as dt
+
+    from intake.models import AuditEvent
+
+    db = Database(f"sqlite:///{tmp_path / 'n.sqlite3'}")
+    db.upgrade()
+    with pytest.raises(Exception, match="naive"), db.session() as s:
+        s.add(AuditEvent(action="x", at=dt.datetime(2026, 1, 1)))
+        s.flush()
+    with db.session() as s:
+        s.add(AuditEvent(action="y", at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)))
+    with db.session() as s:
+        assert s.query(AuditEvent).one().at.tzinfo is not None
+    db.dispose()

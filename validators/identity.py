@@ -25,14 +25,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import string
 from dataclasses import dataclass, field
 from typing import Any
 
 from validators import mrz as rules
 from validators.base import Context, Document
+from validators.codes import ReasonCode, _Missing
 from validators.mrz import DocumentType, IdentityCode, Layout, MrzCode, MrzReading
 from validators.names import NameMatch, compare_person, edit_distance, tokens
-from validators.verdict import Finding, Level, Result, Verdict, finding, inconclusive, passed
+from validators.verdict import Finding, Level, Result, Verdict, finding
 
 MAX_PAGES = 4
 ID_CARDS = (DocumentType.CNI_OLD, DocumentType.CNI_TD1)
@@ -56,6 +58,28 @@ class Reading:
     pages_with_band: list[int] = field(default_factory=list)
 
 
+def _fill(template: str, detail: dict[str, Any]) -> str:
+    return string.Formatter().vformat(template, (), _Missing(detail))
+
+
+def passed(code: ReasonCode, **detail: Any) -> Finding:
+    """A met criterion, its ok text filled from ``detail``."""
+    return finding(
+        code, Level.INFO, result=Result.PASS, message=_fill(code.ok_message, detail), **detail
+    )
+
+
+def inconclusive(code: ReasonCode, **detail: Any) -> Finding:
+    """A criterion a person must judge, its text filled from ``detail``."""
+    return finding(
+        code,
+        Level.WARNING,
+        result=Result.INCONCLUSIVE,
+        message=_fill(code.inconclusive_message, detail),
+        **detail,
+    )
+
+
 # ------------------------------------------------------------------------ reading
 
 
@@ -71,7 +95,7 @@ def _text_layer(doc: Document, day: dt.date) -> Reading | None:
         if reading is None:
             continue
         trusted = reading.valid and not reading.needs_confirmation
-        return Reading(reading, trusted, "text", page.index, {"lines": len(lines)})
+        return Reading(reading, trusted, "text", page.index, {"text_lines": len(lines)})
     return None
 
 
@@ -144,7 +168,15 @@ def read_identity(doc: Document, ctx: Context) -> Reading:
     found = _text_layer(doc, day)
     if found is not None and found.trusted:
         return found
-    return _ocr(doc, ctx, day)
+    read = _ocr(doc, ctx, day)
+    if (
+        found is not None
+        and not read.trusted
+        and (read.reading is None or _checks_passed(found.reading) >= _checks_passed(read.reading))
+    ):
+        found.images = read.images
+        return found
+    return read
 
 
 # ---------------------------------------------------------------------- the checks
@@ -188,7 +220,7 @@ def check(doc: Document, ctx: Context) -> Verdict:
     findings.extend(_document_type(reading))
     findings.extend(_sides(doc, reading, read))
     findings.extend(_person(reading, read.trusted, ctx))
-    expiry_findings, expiry_fields = _expiry(reading, read, ctx)
+    expiry_findings, expiry_fields = _expiry(reading, read, ctx, doc)
     findings.extend(expiry_findings)
     fields.update(expiry_fields)
     birth = reading.birth_date if read.trusted else None
@@ -238,9 +270,9 @@ def _country(reading: MrzReading) -> list[Finding]:
         finding(
             MrzCode.COUNTRY,
             Level.WARNING,
-            code=code,
+            country=code,
             fictitious=code in rules.FICTITIOUS_CODES,
-            codes=unknown,
+            countries=unknown,
         )
     ]
 
@@ -417,7 +449,9 @@ def _fr(day: dt.date | None) -> str:
 # ------------------------------------------------------------------------- expiry
 
 
-def _expiry(reading: MrzReading, read: Reading, ctx: Context) -> tuple[list[Finding], dict]:
+def _expiry(
+    reading: MrzReading, read: Reading, ctx: Context, doc: Document
+) -> tuple[list[Finding], dict]:
     day = ctx.registration_date
     if not read.trusted:
         return [], {}
@@ -439,7 +473,7 @@ def _expiry(reading: MrzReading, read: Reading, ctx: Context) -> tuple[list[Find
     basis = "issue_month"
     if validity.status_on(day) == "unknown":
         # read the full issue date on the other side (« délivrée le »), when there is one
-        issued = _issue_date_on_verso(read, ctx)
+        issued = _issue_date_on_verso(doc, read, ctx)
         if issued is not None:
             settled = rules.old_card_validity(issue[0], issue[1], birth, issue_day=issued)
             if settled.earliest != validity.earliest or settled.latest != validity.latest:
@@ -472,14 +506,21 @@ _EXPIRED_HINT = (
 )
 
 
-def _issue_date_on_verso(read: Reading, ctx: Context) -> dt.date | None:
-    if ctx.ocr is None:
-        return None
-    for index, image in enumerate(read.images):
-        if index == read.page:
+def _issue_date_on_verso(doc: Document, read: Reading, ctx: Context) -> dt.date | None:
+    """« délivrée le JJ.MM.AAAA » on another page: its text layer, else OCR (French,
+    whole page: about a second, only for the rare ambiguous cards)."""
+    for page in doc.pages[:MAX_PAGES]:
+        if page.index == read.page:
             continue
-        text = ctx.ocr.read_page(image, lang="fra", psm=3)
-        found = rules.issue_date_in_text(text.text)
+        found = rules.issue_date_in_text(page.text)
+        if found is None and ctx.ocr is not None:
+            try:
+                image = (
+                    read.images[page.index] if page.index < len(read.images) else (page.image(300))
+                )
+            except ValueError:
+                continue
+            found = rules.issue_date_in_text(ctx.ocr.read_page(image, lang="fra", psm=3).text)
         if found is not None:
             return found
     return None

@@ -63,7 +63,7 @@ class MrzCode(ReasonCode):
     )
     COUNTRY = (
         "mrz.country",
-        "Le code pays « {code} » de la bande de lecture automatique n’existe pas "
+        "Le code pays « {country} » de la bande de lecture automatique n’existe pas "
         "(document fictif ou spécimen ?). Déposez votre propre carte d’identité ou "
         "votre passeport.",
         "Codes pays reconnus.",
@@ -554,10 +554,17 @@ class MrzReading:
         return True
 
     @property
+    def number_plausible(self) -> bool:
+        """A French passport number has its shape (2 digits, 2 letters, 5 digits)."""
+        if _is_french_passport(self.layout, self.lines):
+            return bool(_FR_PASSPORT.fullmatch(self.lines[1][0:9]))
+        return True
+
+    @property
     def needs_confirmation(self) -> bool:
         """Valid only thanks to a guess (a substitution in an alphanumeric field, a
         filler added or removed): a second, independent read should agree."""
-        return any(r.kind in ("substitution", "length") for r in self.repairs)
+        return any(r.kind in ("substitution", "length", "shape") for r in self.repairs)
 
     @property
     def key(self) -> str:
@@ -573,6 +580,7 @@ class MrzReading:
             and not self.date_problems
             and self.sex_ok
             and self.names_plausible
+            and self.number_plausible
         )
 
     # -- derived values ---------------------------------------------------------------
@@ -720,6 +728,50 @@ class MrzReading:
         return data
 
 
+# French passport numbers: 2 digits, 2 letters, 5 digits (specimen 08CD50338; the
+# shape beyond the specimen is unconfirmed, so a number off it goes to a person).
+FR_PASSPORT_SHAPE = "NNAANNNNN"
+_FR_PASSPORT = re.compile(r"[0-9]{2}[A-Z]{2}[0-9]{5}")
+# a digit in a letter slot: every letter it may be (8 is B or S: S and 8 weigh alike)
+_LETTERS_FOR = {
+    "0": "ODQ",
+    "1": "IL",
+    "2": "Z",
+    "4": "A",
+    "5": "S",
+    "6": "G",
+    "7": "T",
+    "8": "BS",
+}
+
+
+def _is_french_passport(layout: Layout, lines: Sequence[str]) -> bool:
+    return layout is Layout.TD3 and lines[0][0] == "P" and lines[0][2:5] == "FRA"
+
+
+def _passport_shape(lines: list[str]) -> tuple[list[str], list[Repair]] | None:
+    """Put a French passport number in its shape (digits and letters by position);
+    with several letters possible for a digit, the check digits choose. None when
+    no single candidate verifies."""
+    number = lines[1][0:9]
+    options: list[str] = []
+    for char, slot in zip(number, FR_PASSPORT_SHAPE, strict=True):
+        if slot == "N":
+            options.append(char.translate(TO_DIGIT))
+        else:
+            options.append(_LETTERS_FOR.get(char, char))
+    found = []
+    for combo in itertools.product(*options):
+        value = "".join(combo)
+        candidate = [lines[0], value + lines[1][9:]]
+        if _FR_PASSPORT.fullmatch(value) and all(_checks_of(Layout.TD3, candidate).values()):
+            found.append(candidate)
+    if len(found) != 1:
+        return None
+    value = found[0][1][0:9]
+    return found[0], [Repair("number", number, value, "shape")] if value != number else []
+
+
 def _apply_classes(layout: Layout, lines: list[str]) -> tuple[list[str], list[Repair]]:
     out = [list(ln) for ln in lines]
     repairs: list[Repair] = []
@@ -762,6 +814,11 @@ def _read_layout(
     layout: Layout, raw: Sequence[str], lines: list[str], reference: dt.date | None
 ) -> MrzReading:
     fixed, repairs = _apply_classes(layout, lines)
+    if _is_french_passport(layout, fixed) and not _FR_PASSPORT.fullmatch(fixed[1][0:9]):
+        shaped = _passport_shape(fixed)
+        if shaped is not None:
+            fixed, extra = shaped
+            repairs = repairs + extra
     checks = _checks_of(layout, fixed)
     if all(checks.values()):
         return MrzReading(

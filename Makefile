@@ -41,7 +41,9 @@ $(STAMP): pyproject.toml
 setup: system-deps $(STAMP)
 
 run: setup
-	$(BIN)/flask --app web run --host $(HOST) --port $(PORT)
+	$(BIN)/justif init-db
+	$(BIN)/justif demo
+	$(BIN)/justif serve --host $(HOST) --port $(PORT)
 
 test: setup test-deps
 	$(BIN)/ruff check .

@@ -421,7 +421,12 @@ def _offer_fix(pipe: Pipeline, box: Sandbox, path: Path) -> dict[str, Any] | Non
         )
         actions = [str(a) for a in (getattr(result, "actions", None) or [])]
         if not getattr(result, "ok", False):
-            return {"state": "impossible", "reason": str(getattr(result, "reason", "") or "")}
+            reason = getattr(result, "reason", None)
+            return {
+                "state": "impossible",
+                "reason": str(getattr(result, "message", "") or reason or ""),
+                "reason_code": str(reason) if reason else None,
+            }
         produced = Path(getattr(result, "out", None) or out)
         with produced.open("rb") as fh:
             received = receive(

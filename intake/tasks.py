@@ -231,13 +231,25 @@ def register_runner(name: str, factory: RunnerFactory) -> None:
     _RUNNERS[name] = factory
 
 
+# modules that register a runner when imported (issue 7's Celery app)
+RUNNER_MODULES: dict[str, str] = {"celery": "intake.celery_app"}
+
+
 def make_runner(
     pipeline: Pipeline, name: str | None = None, *, broker_url: str | None = None
 ) -> Runner:
     """The runner named ``name``; by default Celery when a broker is configured, else
-    the in-process pool."""
+    the in-process pool. A runner living in another module is imported on demand."""
     if name is None:
         name = "celery" if broker_url else "inprocess"
+    if name not in _RUNNERS and name in RUNNER_MODULES:
+        import importlib
+
+        try:
+            importlib.import_module(RUNNER_MODULES[name])
+        except ModuleNotFoundError as exc:
+            if exc.name != RUNNER_MODULES[name]:
+                raise
     factory = _RUNNERS.get(name)
     if factory is None:
         raise LookupError(

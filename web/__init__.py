@@ -11,7 +11,6 @@ request that needs it.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,6 @@ from typing import Any
 from flask import Flask
 
 DEV_SECRET = "dev-only-change-me"  # noqa: S105 - replaced by the instance file
-
-log = logging.getLogger("justif.web")
 
 
 def default_config(instance_path: str) -> dict[str, Any]:
@@ -61,8 +58,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("JUSTIF")
     if test_config:
         app.config.from_mapping(test_config)
-    if app.config["SECRET_KEY"] == DEV_SECRET and not (app.testing or app.debug):
-        log.warning("SECRET_KEY is the development default: run `justif init-db`")
 
     from web import admin, api, auth, errors, extensions, files, student
 

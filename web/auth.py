@@ -169,7 +169,7 @@ def home_for(user: User) -> str:
 
 @bp.route("/connexion", methods=["GET", "POST"])
 def login() -> Any:
-    if request.method == "GET":
+    if request.method != "POST":
         user = current_user()
         if user is not None:
             return redirect(home_for(user))

@@ -95,13 +95,16 @@ def test_inline_runner_runs_in_the_callers_thread(pipe, fake, monkeypatch):
     runner.shutdown()
 
 
-def test_make_runner_choices(pipe):
+def test_make_runner_choices(pipe, monkeypatch):
     assert isinstance(make_runner(pipe), InProcessRunner)
     assert isinstance(make_runner(pipe, "none"), NullRunner)
     with pytest.raises(LookupError, match="JUSTIF_BROKER_URL"):
+        make_runner(pipe, "nope")
+    # a broker whose runner module is absent: a clear error, not a silent fallback
+    monkeypatch.setattr(tasks, "_RUNNERS", dict(tasks._RUNNERS))  # restored afterwards
+    tasks._RUNNERS.pop("celery", None)
+    monkeypatch.setitem(tasks.RUNNER_MODULES, "celery", "intake.no_such_runner_module")
+    with pytest.raises(LookupError, match="JUSTIF_BROKER_URL"):
         make_runner(pipe, broker_url="redis://localhost:6379/0")
     register_runner("celery", NullRunner)
-    try:
-        assert isinstance(make_runner(pipe, broker_url="redis://x"), NullRunner)
-    finally:
-        tasks._RUNNERS.pop("celery")
+    assert isinstance(make_runner(pipe, broker_url="redis://x"), NullRunner)

@@ -76,7 +76,7 @@ DEMO_STUDENTS: list[dict[str, Any]] = [
         "first_name": "Camille",
         "birth_date": dt.date(2007, 3, 14),
         "ine": "0100008010J",
-        "cvec_number": "AMI5ABCDEF12",
+        "cvec_number": "AMI6ABCDEF12",
         "first_registration": True,
         "french_national": True,
         "bac_after_1995": True,
@@ -88,7 +88,7 @@ DEMO_STUDENTS: list[dict[str, Any]] = [
         "first_name": "Léa",
         "birth_date": dt.date(2009, 1, 20),
         "ine": "1234567890V",
-        "cvec_number": "AMI5GHIJKL34",
+        "cvec_number": "AMI6GHJKLM34",
         "first_registration": True,
         "french_national": True,
         "bac_after_1995": True,
@@ -101,7 +101,7 @@ DEMO_STUDENTS: list[dict[str, Any]] = [
         "first_name": "Thomas",
         "birth_date": dt.date(2003, 9, 2),
         "ine": "12345678900",
-        "cvec_number": "AMI5MNOPQR56",
+        "cvec_number": "AMI6MNPRTU56",
         "first_registration": False,
         "apprentice": True,
         "requests_prrel_tutor": True,
@@ -188,6 +188,10 @@ def serve_cmd(host: str, port: int) -> None:
     ext = _ext(app)
     if not ext.db.has_schema():
         raise click.ClickException("base absente : lancez d’abord `justif init-db`")
+    from web import DEV_SECRET
+
+    if app.config["SECRET_KEY"] == DEV_SECRET:
+        click.echo("attention : clé secrète de développement, lancez `justif init-db`", err=True)
     ext.ensure_started()  # picks up checks left unfinished by the last run
     click.echo(f"justif : http://{host}:{port}/  (Ctrl-C pour arrêter)")
     try:

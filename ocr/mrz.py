@@ -26,6 +26,7 @@ passes in as ``accept``. Steps:
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -601,17 +602,33 @@ def expand(text: str, mask: Sequence[bool]) -> str:
     return align(text, mask)
 
 
+def expand_options(text: str, mask: Sequence[bool]) -> tuple[list[str], bool]:
+    """Ways to put a compacted line's OCR text back into its cells, and whether they
+    are guesses: one character too many (Tesseract doubles a glyph now and then) gives
+    one option per character dropped; the check digits pick, and another read must
+    confirm."""
+    slots = sum(1 for filler in mask if not filler)
+    if len(text) == slots + 1:
+        seen: dict[str, None] = {}
+        for i in range(len(text)):
+            seen.setdefault(expand(text[:i] + text[i + 1 :], mask), None)
+        return list(seen), True
+    return [expand(text, mask)], len(text) != slots
+
+
 def _turned(lines: list[np.ndarray]) -> list[np.ndarray]:
     return [np.ascontiguousarray(ln[::-1, ::-1]) for ln in reversed(lines)]
 
 
 @dataclass(frozen=True)
 class Attempt:
-    """One Tesseract read of a band and the line sets it gives."""
+    """One Tesseract read of a band and the line sets it gives (``guessed``: the
+    indices of candidates built by a guess, which need a second read to agree)."""
 
     variant: str
     candidates: tuple[tuple[str, ...], ...]
     timed_out: bool = False
+    guessed: frozenset[int] = frozenset()
 
 
 def mrz_like(prep: _Prepared) -> bool:
@@ -633,17 +650,25 @@ def attempts(engine: OcrEngine, lines: list[np.ndarray]) -> Iterable[Attempt]:
         if packed is not None:
             for binarise in (False, True):
                 texts, timed_out = _ocr_lines(engine, stack(packed, binarise=binarise))
-                found = []
+                found: list[tuple[str, ...]] = []
+                guessed: set[int] = set()
                 if len(texts) == len(prep.lines):
-                    found.append(
-                        tuple(
-                            expand(t.replace("<", ""), m)
-                            for t, m in zip(texts, prep.masks, strict=True)
-                            if m is not None
-                        )
-                    )
+                    per_line = [
+                        expand_options(t.replace("<", ""), m)
+                        for t, m in zip(texts, prep.masks, strict=True)
+                        if m is not None
+                    ]
+                    guess = any(g for _, g in per_line)
+                    combos = itertools.islice(itertools.product(*(o for o, _ in per_line)), 64)
+                    for combo in combos:
+                        if guess:
+                            guessed.add(len(found))
+                        found.append(tuple(combo))
                 yield Attempt(
-                    f"{prefix}compact-{'bin' if binarise else 'grey'}", tuple(found), timed_out
+                    f"{prefix}compact-{'bin' if binarise else 'grey'}",
+                    tuple(found),
+                    timed_out,
+                    frozenset(guessed),
                 )
         texts, timed_out = _ocr_lines(engine, stack(prep.lines))
         found = []
@@ -653,12 +678,12 @@ def attempts(engine: OcrEngine, lines: list[np.ndarray]) -> Iterable[Attempt]:
             )
         if texts:
             found.append(tuple(texts))
-        yield Attempt(f"{prefix}lines", tuple(found), timed_out)
+        yield Attempt(f"{prefix}lines", tuple(found), timed_out, frozenset(range(len(found))))
 
 
-# accept(lines) answers True (a reading to trust), False (no), or a string: a reading
-# that holds only after a repair, to be trusted once another read gives the same key.
-Judge = Callable[[list[str]], "bool | str"]
+# accept(lines) -> (valid, needs_confirmation, key): a valid reading that holds only
+# after a guessed repair is trusted once another read gives the same key.
+Judge = Callable[[list[str]], tuple[bool, bool, str]]
 
 
 @dataclass
@@ -720,18 +745,33 @@ def read_mrz(
             for attempt in attempts(engine, cand.lines):
                 scan.attempts += 1
                 scan.timed_out |= attempt.timed_out
-                for candidate in attempt.candidates:
+                sure: dict[str, list[str]] = {}  # no guess at all
+                fair: dict[str, list[str]] = {}  # one guess (a dropped character)
+                other: dict[str, list[str]] = {}  # guesses on both sides
+                for index, candidate in enumerate(attempt.candidates):
                     chosen = list(candidate)
-                    scan.candidates.append(chosen)
-                    verdict = accept(chosen)
-                    if verdict is True:
-                        return done(chosen, cand.page, rotation)
-                    if isinstance(verdict, str) and verdict:
-                        seen = provisional.get(verdict)
-                        if seen is not None and seen != attempt.variant:
-                            scan.confirmed_by = seen
-                            return done(chosen, cand.page, rotation)
-                        provisional.setdefault(verdict, attempt.variant)
+                    if len(scan.candidates) < 50:
+                        scan.candidates.append(chosen)
+                    valid, unsure, key = accept(chosen)
+                    if not valid:
+                        continue
+                    guessed = index in attempt.guessed
+                    bucket = sure if not (unsure or guessed) else (fair if not unsure else other)
+                    bucket.setdefault(key, chosen)
+                if len(sure) == 1:
+                    (chosen,) = sure.values()
+                    return done(chosen, cand.page, rotation)
+                if sure:
+                    continue  # two readings verify as read: nothing to trust
+                best = fair or other
+                if len(best) != 1:
+                    continue
+                ((key, chosen),) = best.items()
+                seen = provisional.get(key)
+                if seen is not None and seen != attempt.variant:
+                    scan.confirmed_by = seen
+                    return done(chosen, cand.page, rotation)
+                provisional.setdefault(key, attempt.variant)
                 if time.perf_counter() - started > deadline_s or attempt.timed_out:
                     return done(None, None, 0)
     return done(None, None, 0)

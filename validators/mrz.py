@@ -347,7 +347,9 @@ TO_DIGIT = str.maketrans(
         "T": "7",
     }
 )
-# single substitutions tried in alphanumeric fields (both directions)
+# single substitutions tried in alphanumeric fields (both directions): the usual OCR
+# confusions only; every extra pair makes two verifying candidates likelier (the
+# composite adds nothing there: a document number's weights are the same in both)
 CONFUSABLE: dict[str, tuple[str, ...]] = {}
 for _a, _b in (
     ("0", "O"),
@@ -359,8 +361,6 @@ for _a, _b in (
     ("5", "S"),
     ("6", "G"),
     ("8", "B"),
-    ("4", "A"),
-    ("7", "T"),
 ):
     CONFUSABLE[_a] = (*CONFUSABLE.get(_a, ()), _b)
     CONFUSABLE[_b] = (*CONFUSABLE.get(_b, ()), _a)
@@ -1098,14 +1098,13 @@ def age_flags(birth: dt.date, day: dt.date) -> dict[str, Any]:
     }
 
 
-def judge(lines: Sequence[str], reference: dt.date | None) -> bool | str:
-    """For ``ocr.mrz.read_mrz``: True for a reading to trust as it is, its key (a
-    string) for one that holds only after a guessed repair and needs a second read
-    to agree, False otherwise."""
+def judge(lines: Sequence[str], reference: dt.date | None) -> tuple[bool, bool, str]:
+    """For ``ocr.mrz.read_mrz``: (valid, needs a second read to agree, key of the
+    reading)."""
     reading = parse(lines, reference=reference)
     if reading is None or not reading.valid:
-        return False
-    return reading.key if reading.needs_confirmation else True
+        return False, False, ""
+    return True, reading.needs_confirmation, reading.key
 
 
 def describe(reading: MrzReading) -> list[tuple[str, Any, bool | None]]:

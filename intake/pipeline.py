@@ -453,8 +453,8 @@ def _offer_fix(pipe: Pipeline, box: Sandbox, path: Path) -> dict[str, Any] | Non
             "actions": actions,
             "preview": previews[0] if previews else None,
         }
-    except (SandboxFailure, OSError) as exc:
-        log.warning("photo fix failed: %s", exc)
+    except Exception:  # the repair is an offer: its failure never fails the check
+        log.exception("photo fix failed")
         return {"state": "impossible", "reason": "La correction automatique a échoué."}
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -741,7 +741,8 @@ def record_decision(
                 "decision.processing", "La vérification automatique n’est pas terminée."
             )
     allowed = {r.code for r in pipe.catalogue.reasons_for(piece.kind)}
-    reasons = [r for r in dict.fromkeys(reasons) if r]
+    # reasons belong to refusals only (boxes ticked before clicking "Valider" are dropped)
+    reasons = [r for r in dict.fromkeys(reasons) if r] if action is DecisionAction.REFUSED else []
     unknown = [r for r in reasons if r not in allowed]
     if unknown:
         raise ActionRefused(

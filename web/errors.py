@@ -100,6 +100,8 @@ def register(app: Flask) -> None:
         allowed = getattr(exc, "valid_methods", None)
         if allowed:
             response.headers["Allow"] = ", ".join(allowed)
+        if status == 401 and wants_json():
+            response.headers["WWW-Authenticate"] = 'Bearer realm="justif"'
         return response
 
     @app.errorhandler(Exception)

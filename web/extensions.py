@@ -115,6 +115,12 @@ def init_app(app: Flask) -> Justif:
     app.extensions[_EXT] = ext
     csrf.init_app(app)
 
+    @app.before_request
+    def _start_runner() -> None:
+        # once per process, at the first request: picks up checks a previous process
+        # left unfinished (a forking server has forked by then)
+        ext.ensure_started()
+
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
         session = g.pop("db_session", None)

@@ -166,7 +166,9 @@ class FakeSandbox:
             target = Path(args["out_dir"]) / "page-1.png"
             Image.new("RGB", (20, 30), (255, 255, 255)).save(target, "PNG")
             return {"pages": [str(target)]}
-        raise AssertionError(op)
+        from intake.sandbox import SandboxFailure
+
+        raise SandboxFailure("crashed", {"reason": f"no fake for {op}"})
 
     def close(self) -> None:
         pass

@@ -366,3 +366,46 @@ def test_cancelled_dossier_and_validated_piece_take_no_file(pipe, sandbox):
             user_id=None,
             sandbox=sandbox,
         )
+
+
+PHOTO_REJECTED = {
+    "outcome": "rejected",
+    "findings": [
+        {
+            "code": "photo.orientation",
+            "level": "error",
+            "message": "x",
+            "detail": {},
+            "result": "fail",
+        }
+    ],
+    "fields": {},
+}
+
+
+def test_photo_fix_is_an_offer_whose_absence_or_failure_never_fails_the_check(pipe, monkeypatch):
+    import intake.pipeline as pipeline_module
+
+    sid = add_student(pipe)
+    monkeypatch.setattr(pipeline_module, "photo_fixer", lambda: None)  # not installed
+    vid = add_version(pipe, sid, "photo")
+    assert check_version(vid, pipe, sandbox=FakeSandbox(PHOTO_REJECTED)) is CheckResult.DONE
+    assert view_of(pipe, sid, "photo").version.fix is None  # a later check may offer it
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("fixer bug")
+
+    monkeypatch.setattr(pipeline_module, "photo_fixer", lambda: broken)
+    vid = add_version(pipe, sid, "photo", data=b"\xff\xd8\xff other")
+    assert check_version(vid, pipe, sandbox=FakeSandbox(PHOTO_REJECTED)) is CheckResult.DONE
+    piece = view_of(pipe, sid, "photo")
+    assert piece.version.fix["state"] == "impossible"
+    assert piece.status is PieceStatus.TO_FIX
+    # an accepted photo is never "repaired"
+    calls = []
+    monkeypatch.setattr(pipeline_module, "photo_fixer", lambda: lambda *a, **k: calls.append(a))
+    vid = add_version(pipe, sid, "photo", data=b"\xff\xd8\xff third")
+    check_version(
+        vid, pipe, sandbox=FakeSandbox({"outcome": "accepted", "findings": [], "fields": {}})
+    )
+    assert calls == []

@@ -17,21 +17,15 @@ from validators.verdict import Level, Outcome, Result
 
 DAY = dt.date(2026, 9, 1)
 CNIE = (
-    "IDFRAX4RTBPFW46<<<<<<<<<<<<<<<\n9007138F3002119FRA<<<<<<<<<<<6\n"
-    "MARTIN<<MAELYS<GAELLE<MARIE<<<"
+    "IDFRAX4RTBPFW46<<<<<<<<<<<<<<<\n9007138F3002119FRA<<<<<<<<<<<6\nMARTIN<<MAELYS<GAELLE<MARIE<<<"
 )
 OLD = "IDFRABERTHIER<<<<<<<<<<<<<<<<<<<<<<<\n9409923102854CORINNE<<<<<<<6512068F4"
 PASSPORT = (
-    "P<FRAULYSSE<<CHRISTOPHE<<<<<<<<<<<<<<<<<<<<<\n"
-    "08CD503380FRA6004103M1806058<<<<<<<<<<<<<<06"
+    "P<FRAULYSSE<<CHRISTOPHE<<<<<<<<<<<<<<<<<<<<<\n08CD503380FRA6004103M1806058<<<<<<<<<<<<<<06"
 )
-UTO = (
-    "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
-    "L898902C36UTO7408122F1204159ZE184226B<<<<<10"
-)
+UTO = "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10"
 AUT = (
-    "IDAUT10000999<6<<<<<<<<<<<<<<<\n7109094F1112315AUT<<<<<<<<<<<4\n"
-    "MUSTERFRAU<<ISOLDE<<<<<<<<<<<<"
+    "IDAUT10000999<6<<<<<<<<<<<<<<<\n7109094F1112315AUT<<<<<<<<<<<4\nMUSTERFRAU<<ISOLDE<<<<<<<<<<<<"
 )
 MARTIN = {"last_name": "Martin", "first_name": "Maëlys", "birth_date": "1990-07-13"}
 
@@ -81,8 +75,15 @@ def test_cnie_matching_the_record_is_accepted_with_its_fields():
     assert f["age_on_registration"] == 36
     assert f["needs_parental_consent"] is False and f["needs_jdc"] is False
     passed = codes(v, Result.PASS)
-    for code in ("mrz.check_digits", "identity.name_mismatch", "identity.birth_date",
-                 "identity.expired", "identity.sides", "identity.not_accepted", "mrz.country"):
+    for code in (
+        "mrz.check_digits",
+        "identity.name_mismatch",
+        "identity.birth_date",
+        "identity.expired",
+        "identity.sides",
+        "identity.not_accepted",
+        "mrz.country",
+    ):
         assert code in passed, code
 
 
@@ -114,8 +115,10 @@ def test_inverted_names_are_their_own_finding():
 
 
 def test_someone_else_is_an_error_when_every_digit_verified():
-    v = check(card(OLD, mrz_page=0), ctx({"last_name": "Dupont", "first_name": "Corinne",
-                                           "birth_date": "1965-12-06"}))
+    v = check(
+        card(OLD, mrz_page=0),
+        ctx({"last_name": "Dupont", "first_name": "Corinne", "birth_date": "1965-12-06"}),
+    )
     assert codes(v)["identity.name_mismatch"] == ("fail", "error")
     assert v.outcome is Outcome.REJECTED
     other = check(card(CNIE), ctx({**MARTIN, "birth_date": "1991-07-13"}))
@@ -124,9 +127,12 @@ def test_someone_else_is_an_error_when_every_digit_verified():
 
 def test_accents_hyphens_and_compound_names_are_tolerated():
     names = "LEFEVRE<DUPONT<<JEAN<PIERRE<<<"
-    v = check(card(cnie(dt.date(2001, 5, 4), names)),
-              ctx({"last_name": "Lefèvre-Dupont", "first_name": "Jean-Pierre",
-                   "birth_date": "2001-05-04"}))
+    v = check(
+        card(cnie(dt.date(2001, 5, 4), names)),
+        ctx(
+            {"last_name": "Lefèvre-Dupont", "first_name": "Jean-Pierre", "birth_date": "2001-05-04"}
+        ),
+    )
     assert codes(v)["identity.name_mismatch"][0] == "pass", v.to_dict()
 
 
@@ -138,16 +144,19 @@ def test_a_slip_on_unprotected_names_goes_to_a_person():
 
 def test_doubtful_reading_is_never_an_error():
     bad = AUT.replace("AUT<<<<<<<<<<<4", "AUT<<<<<<<<<<<6")
-    v = check(card(bad), ctx({"last_name": "Dupont", "first_name": "Jean",
-                              "birth_date": "1980-01-01"}))
+    v = check(
+        card(bad), ctx({"last_name": "Dupont", "first_name": "Jean", "birth_date": "1980-01-01"})
+    )
     assert codes(v)["mrz.check_digits"] == ("inconclusive", "warning")
     assert not any(f.blocks for f in v.findings), v.to_dict()
     assert v.outcome is Outcome.REVIEW and v.fields["mrz_valid"] is False
 
 
 def test_expired_passport_is_a_warning_not_an_error():
-    v = check(StaticDocument.of_text(Kind.IDENTITY, PASSPORT),
-              ctx({"last_name": "Ulysse", "first_name": "Christophe", "birth_date": "1960-04-10"}))
+    v = check(
+        StaticDocument.of_text(Kind.IDENTITY, PASSPORT),
+        ctx({"last_name": "Ulysse", "first_name": "Christophe", "birth_date": "1960-04-10"}),
+    )
     assert codes(v)["identity.expired"] == ("fail", "warning")
     assert codes(v)["identity.sides"][0] == "pass"  # a passport page is enough
     assert v.outcome is Outcome.REVIEW
@@ -171,8 +180,10 @@ def test_foreign_id_card_goes_to_a_person():
 
 def test_old_card_expiry_from_the_issue_month():
     # issued 1994-09 to an adult: 10 years, long expired
-    v = check(card(OLD, mrz_page=0), ctx({"last_name": "Berthier", "first_name": "Corinne",
-                                           "birth_date": "1965-12-06"}))
+    v = check(
+        card(OLD, mrz_page=0),
+        ctx({"last_name": "Berthier", "first_name": "Corinne", "birth_date": "1965-12-06"}),
+    )
     assert codes(v)["identity.expired"] == ("fail", "warning")
     assert v.fields["expiry_rule"] == "adult_10"
     assert v.fields["expiry_date"] == dt.date(2004, 8, 31)
@@ -208,11 +219,15 @@ def test_old_card_ambiguous_expiry_is_settled_by_the_verso_date_or_left_to_a_per
     record = {"last_name": "Durand", "first_name": "Léa", "birth_date": birth.isoformat()}
     day = dt.date(2027, 9, 1)  # after 10 years, before 15
     blank = Image.new("RGB", (200, 120), "white")
-    doc = StaticDocument(Kind.IDENTITY, pages=[StaticPage(0, mrz, blank), StaticPage(1, "X", blank)])
+    doc = StaticDocument(
+        Kind.IDENTITY, pages=[StaticPage(0, mrz, blank), StaticPage(1, "X", blank)]
+    )
     v = check(doc, ctx(record, day=day))
     assert codes(v)["identity.expired"] == ("inconclusive", "warning")
-    assert "18e anniversaire" in next(f for f in v.findings
-                                       if str(f.code) == "identity.expired").detail["reason"]
+    assert (
+        "18e anniversaire"
+        in next(f for f in v.findings if str(f.code) == "identity.expired").detail["reason"]
+    )
     reader = PageReader("Carte valable jusqu’au 19.06.2026\ndélivrée le 20.06.2016")
     v = check(doc, ctx(record, ocr=reader, day=day))
     assert reader.calls == 1
@@ -266,8 +281,9 @@ def test_both_sides_pass_and_a_blank_other_page_fails(scripted):
     scripted(_scan(CNIE.splitlines(), page=1, pages_with_band=(1,)))
     good = StaticDocument.of_images(Kind.IDENTITY, _card_image(), _card_image())
     assert codes(check(good, ctx(MARTIN, ocr=object())))["identity.sides"][0] == "pass"
-    blank = StaticDocument.of_images(Kind.IDENTITY, Image.new("RGB", (1011, 638), "white"),
-                                     _card_image())
+    blank = StaticDocument.of_images(
+        Kind.IDENTITY, Image.new("RGB", (1011, 638), "white"), _card_image()
+    )
     assert codes(check(blank, ctx(MARTIN, ocr=object())))["identity.sides"] == ("fail", "error")
 
 
@@ -288,8 +304,10 @@ def test_no_mrz_found_is_review(scripted):
 
 def test_an_unconfirmed_repair_is_review_with_the_values_shown(scripted):
     scripted(_scan(unconfirmed=[CNIE]))
-    v = check(StaticDocument.of_images(Kind.IDENTITY, _card_image(), _card_image()),
-              ctx(MARTIN, ocr=object()))
+    v = check(
+        StaticDocument.of_images(Kind.IDENTITY, _card_image(), _card_image()),
+        ctx(MARTIN, ocr=object()),
+    )
     found = next(f for f in v.findings if str(f.code) == "mrz.check_digits")
     assert found.result is Result.INCONCLUSIVE and "non confirmée" in found.message
     assert v.fields["document_number"] == "X4RTBPFW4" and v.fields["mrz_valid"] is False
@@ -323,8 +341,9 @@ def test_generated_cards_read_right_through_tesseract(generated):
     for truth in truths:
         names = [truth["files"][k] for k in ("recto", "verso", "page") if k in truth["files"]]
         images = [Image.open(out / name).convert("RGB") for name in names]
-        v = check(StaticDocument.of_images(Kind.IDENTITY, *images),
-                  ctx(truth["student"], ocr=engine))
+        v = check(
+            StaticDocument.of_images(Kind.IDENTITY, *images), ctx(truth["student"], ocr=engine)
+        )
         got = v.to_dict()["fields"]
         for key, expected in truth["expected"].items():
             if key == "expiry_date" and truth["kind"] == "cni_old":

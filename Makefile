@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_RUN := tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng libmagic1 fonts-dejavu-core fonts-liberation
-APT_TEST := postgresql redis-server chromium
+APT_TEST := postgresql redis-server chromium fonts-ocr-b
 HOST ?= 127.0.0.1
 PORT ?= 5000
 

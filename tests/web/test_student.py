@@ -222,6 +222,7 @@ def test_not_applicable_piece_takes_no_upload(student_client):
     assert r.status_code == 409
 
 
+@pytest.mark.slow
 def test_inline_runner_end_to_end_with_the_real_child(app_factory):
     """Upload → stored → checked in the child → status computed, previews served."""
     app = app_factory(RUNNER="inline")

@@ -29,7 +29,7 @@ from intake.pipeline import (
 )
 from intake.status import ECANDIDAT_CODES, PIECE_LABELS, PieceStatus
 from web import extensions as ext
-from web.auth import admin_required, current_user
+from web.auth import admin_required, current_user, safe_next
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -117,7 +117,7 @@ def bulk_validate() -> Any:
             skipped += 1
     s.commit()
     flash(f"{done} pièce(s) validée(s), {skipped} ignorée(s).", "success" if done else "info")
-    return redirect(request.form.get("back") or url_for(".queue"), code=303)
+    return redirect(safe_next(request.form.get("back")) or url_for(".queue"), code=303)
 
 
 @bp.get("/pieces/<int:piece_id>")

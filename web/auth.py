@@ -154,7 +154,8 @@ def token_user() -> User | None:
     return row.user
 
 
-def _safe_next(target: str | None) -> str | None:
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None (no open redirect)."""
     if not target:
         return None
     parts = urlsplit(target)
@@ -198,7 +199,7 @@ def login() -> Any:
     audit(s, user.id, "login", "user", user.id)
     s.commit()
     g.pop("user", None)
-    return redirect(_safe_next(request.form.get("next")) or home_for(user))
+    return redirect(safe_next(request.form.get("next")) or home_for(user))
 
 
 def _login_limit() -> int:

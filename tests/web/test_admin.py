@@ -186,3 +186,11 @@ def test_journal_lists_the_audit_trail(app, admin_client):
     page = text_of(admin_client.get("/admin/journal?action=admin.view"))
     assert "admin.view_piece" in page
     assert " login " not in page  # filtered on the action prefix
+
+
+def test_bulk_validation_never_redirects_off_site(app, admin_client):
+    admin_client.get("/admin/")
+    r = admin_client.post("/admin/validation-groupee", {"back": "https://evil.example/"})
+    assert r.headers["Location"] == "/admin/"
+    r = admin_client.post("/admin/validation-groupee", {"back": "/admin/?kind=cvec"})
+    assert r.headers["Location"] == "/admin/?kind=cvec"

@@ -28,7 +28,7 @@ import re
 import statistics
 import time
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -401,6 +401,7 @@ class FieldSpec:
     pattern: re.Pattern[str]
     code: bool = True
     next_row: bool = True
+    accept: Callable[[str], bool] | None = None  # a last check on the matched value
 
 
 @dataclass(frozen=True)
@@ -454,7 +455,9 @@ def _value_in(row: Row, start: int, spec: FieldSpec, label: str, source: str) ->
     match = spec.pattern.search(tail)
     if match is None:
         return None
-    value = match.group(match.lastindex or 0) if match.lastindex else match.group(0)
+    value = next((g for g in match.groups() if g), None) or match.group(0)
+    if spec.accept is not None and not spec.accept(value):
+        return None
     words: tuple[OcrWord, ...] = ()
     if row.words:
         # the words whose characters fall inside the match (offsets in `tail`)
@@ -466,8 +469,26 @@ def _value_in(row: Row, start: int, spec: FieldSpec, label: str, source: str) ->
             if end > match.start() and begin < match.end():
                 chosen.append(w)
             pos += len(w.text) + 1
-        words = tuple(chosen)
+        words = _extend(tuple(chosen), row.words)
     return FieldHit(spec.name, label, value.strip(), tail, row, words, source)
+
+
+def _extend(chosen: tuple[OcrWord, ...], row: Sequence[OcrWord]) -> tuple[OcrWord, ...]:
+    """The matched words plus the words that follow them closely on the row (a code's
+    last group or its `/ NOMXX` suffix that the page reading split or garbled)."""
+    if not chosen:
+        return chosen
+    out = list(chosen)
+    letter = statistics.median(w.box[3] for w in chosen) or 10
+    after = [w for w in row if w.box[0] > chosen[-1].box[0]]
+    for w in sorted(after, key=lambda w: w.box[0]):
+        if w in out:
+            continue
+        gap = w.box[0] - (out[-1].box[0] + out[-1].box[2])
+        if gap > 2.5 * letter:
+            break
+        out.append(w)
+    return tuple(out)
 
 
 # -- re-reading codes on crops ---------------------------------------------------------------
@@ -475,17 +496,23 @@ def _value_in(row: Row, start: int, spec: FieldSpec, label: str, source: str) ->
 
 @dataclass(frozen=True)
 class Reread:
+    """A located code read again on its crop; ``crop`` is kept for glyph measures."""
+
     name: str
     text: str
     confidence: float | None
     engine: str
     timed_out: bool = False
+    crop: Any = None
 
 
 def crop_for(page: PageText, words: Sequence[OcrWord], *, height: int = FIELD_HEIGHT) -> Any:
-    """The words' region from the full-resolution page, padded, straightened by the
-    page's skew, grey, and scaled so letters are about ``height`` pixels tall."""
+    """The words' line cut out of the full-resolution page: straightened by the page's
+    skew, reduced to the band of rows holding the line (a neighbour line above or
+    below is left out), grey, scaled so capitals are about ``height`` pixels tall,
+    with a white margin."""
     from PIL import Image as PILImage
+    from PIL import ImageOps
 
     if page.image is None or not words:
         return None
@@ -493,8 +520,8 @@ def crop_for(page: PageText, words: Sequence[OcrWord], *, height: int = FIELD_HE
     y0 = min(w.box[1] for w in words)
     x1 = max(w.box[0] + w.box[2] for w in words)
     y1 = max(w.box[1] + w.box[3] for w in words)
-    letter = statistics.median(w.box[3] for w in words) or 10
-    pad_x, pad_y = int(letter * 1.2), int(letter * 0.8)
+    letter = min(w.box[3] for w in words) or 10
+    pad_x, pad_y = int(letter * 0.3), int(letter * 0.5)
     image = page.image
     box = (
         max(0, x0 - pad_x),
@@ -506,29 +533,64 @@ def crop_for(page: PageText, words: Sequence[OcrWord], *, height: int = FIELD_HE
         return None
     crop = _grey(image.crop(box))
     angle = math.degrees(page.skew)
-    if abs(angle) > 0.3:
+    if abs(angle) > 0.2:
         crop = crop.rotate(angle, resample=PILImage.Resampling.BICUBIC, expand=True, fillcolor=255)
-        crop = _trim_rows(crop, letter)
-    factor = max(1.0, min(4.0, height / letter))
-    if factor > 1.05:
+    crop, band = _main_band(crop)
+    if crop is None:
+        return None
+    factor = max(0.5, min(4.0, height / max(band, 1)))
+    if abs(factor - 1) > 0.05:
         crop = crop.resize(
-            (round(crop.width * factor), round(crop.height * factor)), PILImage.Resampling.LANCZOS
+            (max(1, round(crop.width * factor)), max(1, round(crop.height * factor))),
+            PILImage.Resampling.LANCZOS,
         )
-    return crop
+    return ImageOps.expand(crop, border=max(8, height // 2), fill=255)
 
 
-def _trim_rows(crop: Any, letter: float) -> Any:
-    """After straightening, keep the band of rows that holds the ink (with a margin)."""
+def otsu(values: Any) -> int:
+    """Otsu's threshold of a uint8 array."""
+    import numpy as np
+
+    hist = np.bincount(values.ravel(), minlength=256).astype(np.float64)
+    weight = np.cumsum(hist)
+    mass = np.cumsum(hist * np.arange(256))
+    total_w, total_m = weight[-1], mass[-1]
+    between = (total_m * weight - mass * total_w) ** 2 / np.maximum(weight * (total_w - weight), 1)
+    return int(between.argmax())
+
+
+def _main_band(crop: Any) -> tuple[Any, int]:
+    """The crop reduced to its densest band of text rows (with a margin) and trimmed
+    left and right to the ink; returns it with the band's height in pixels."""
     import numpy as np
 
     arr = np.asarray(crop, dtype=np.uint8)
-    dark = (arr < 128).sum(axis=1)
-    rows = np.nonzero(dark > max(2, 0.01 * arr.shape[1]))[0]
-    if rows.size == 0:
-        return crop
-    margin = int(letter * 0.6)
-    top, bottom = max(0, rows[0] - margin), min(arr.shape[0], rows[-1] + margin + 1)
-    return crop.crop((0, top, crop.width, bottom))
+    if arr.size == 0:
+        return None, 0
+    ink = arr < min(otsu(arr), 200)
+    rows = ink.sum(axis=1)
+    on = rows > max(1, 0.01 * arr.shape[1])
+    runs: list[list[int]] = []  # [start, end, mass]
+    for y, flag in enumerate(on):
+        if not flag:
+            continue
+        if runs and y - runs[-1][1] <= 2:
+            runs[-1][1] = y
+            runs[-1][2] += int(rows[y])
+        else:
+            runs.append([y, y, int(rows[y])])
+    if not runs:
+        return None, 0
+    top, bottom, _ = max(runs, key=lambda r: r[2])
+    band = bottom - top + 1
+    margin = max(2, int(band * 0.35))
+    top, bottom = max(0, top - margin), min(arr.shape[0], bottom + margin + 1)
+    cols = np.nonzero(ink[top:bottom].sum(axis=0))[0]
+    if cols.size == 0:
+        return None, 0
+    left = max(0, cols[0] - margin)
+    right = min(arr.shape[1], cols[-1] + margin + 1)
+    return crop.crop((left, top, right, bottom)), band
 
 
 def stack(crops: Sequence[Any], gap: int = 30) -> tuple[Any, list[tuple[int, int]]]:
@@ -570,13 +632,18 @@ def reread(
         result = engine.read_field(crop, lang="eng", psm=7)
         return {
             hit.name: Reread(
-                hit.name, result.text.strip(), result.confidence, result.engine, result.timed_out
+                hit.name,
+                result.text.strip(),
+                result.confidence,
+                result.engine,
+                result.timed_out,
+                crop,
             )
         }
     sheet, spans = stack([c for _, c in jobs])
     result = engine.read_field(sheet, lang="eng", psm=6)
     out: dict[str, Reread] = {}
-    for (hit, _), (top, bottom) in zip(jobs, spans, strict=True):
+    for (hit, crop), (top, bottom) in zip(jobs, spans, strict=True):
         mine = [w for w in result.words if top - 5 <= w.box[1] + w.box[3] / 2 <= bottom + 5]
         mine.sort(key=lambda w: w.box[0])
         confs = [w.confidence for w in mine if w.confidence >= 0]
@@ -586,11 +653,229 @@ def reread(
             sum(confs) / len(confs) if confs else None,
             result.engine,
             result.timed_out,
+            crop,
         )
     if not result.words and result.text.strip():
         # an engine that gives no boxes: lines in order
         lines = [ln for ln in result.text.splitlines() if ln.strip()]
         if len(lines) == len(jobs):
-            for (hit, _), line in zip(jobs, lines, strict=True):
-                out[hit.name] = Reread(hit.name, line.strip(), result.confidence, result.engine)
+            for (hit, crop), line in zip(jobs, lines, strict=True):
+                out[hit.name] = Reread(
+                    hit.name, line.strip(), result.confidence, result.engine, crop=crop
+                )
     return out
+
+
+# -- glyph shapes: settling the confusable pairs -------------------------------------------------
+#
+# Both OCR engines confuse 0/O, 1/I, 8/B, 5/S, 2/Z, 6/G inside codes, where no word
+# gives context; their errors are correlated (the same page, similar models). The
+# glyphs themselves differ in ways that hold for most typefaces: O is wider than 0
+# (digits share one width), I is a bare stem much narrower than 1, B, D and L have a
+# straight left stem that 8, 0 and 1 lack, 5 and Z have a square top-left corner that
+# S and 2 round off, G is wider than 6. ``arbitrate`` measures each glyph of a located
+# code against the code's own digits and says, for a character of a confusable pair,
+# which one of the pair the glyph is, or nothing when the measure is not clear. It
+# never invents a character outside the pair the reading proposed.
+
+PAIRS: dict[str, str] = {}
+for _group in ("0OQD", "1IL", "8B", "5S", "2Z", "6G"):
+    for _c in _group:
+        PAIRS[_c] = _group
+
+
+@dataclass(frozen=True)
+class Glyph:
+    box: tuple[int, int, int, int]  # x, y, w, h in the crop
+    corner: float  # ink share of the top-left corner (rows 0–10 %, columns 0–18 %)
+    left_top: float  # leftmost ink (÷ width), rows 5–20 %
+    left_bottom: float  # leftmost ink (÷ width), rows 80–95 %
+    left_wobble: float  # spread of the leftmost ink, rows 10–45 %
+    slant: float  # top third's ink centre minus the bottom third's (÷ width)
+
+
+def _leftmost(mask: Any, a: float, b: float) -> Any:
+    import numpy as np
+
+    h, w = mask.shape
+    rows = mask[int(h * a) : max(int(h * a) + 1, int(h * b))]
+    return np.array([np.argmax(r) / w if r.any() else 1.0 for r in rows])
+
+
+def glyphs_of(crop: Any) -> list[Glyph]:
+    """Connected ink components of a one-line crop, left to right: specks dropped,
+    pieces stacked above each other joined."""
+    import cv2
+    import numpy as np
+
+    arr = np.asarray(_grey(crop), dtype=np.uint8)
+    ink = (arr < min(otsu(arr), 200)).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    if count <= 1:
+        return []
+    heights = sorted(int(stats[i][3]) for i in range(1, count))
+    tall = heights[len(heights) * 3 // 4]
+    keep = [i for i in range(1, count) if stats[i][4] > max(8, 0.02 * tall * tall)]
+    keep.sort(key=lambda i: stats[i][0])
+    groups: list[list[int]] = []
+    for i in keep:
+        x, _, w, _, _ = stats[i]
+        if groups:
+            gx0 = min(stats[j][0] for j in groups[-1])
+            gx1 = max(stats[j][0] + stats[j][2] for j in groups[-1])
+            overlap = min(gx1, x + w) - max(gx0, x)
+            if overlap > 0.5 * min(w, gx1 - gx0):
+                groups[-1].append(i)
+                continue
+        groups.append([i])
+    out = []
+    for group in groups:
+        x0 = min(stats[j][0] for j in group)
+        y0 = min(stats[j][1] for j in group)
+        x1 = max(stats[j][0] + stats[j][2] for j in group)
+        y1 = max(stats[j][1] + stats[j][3] for j in group)
+        mask = np.isin(labels[y0:y1, x0:x1], group)
+        h, w = mask.shape
+        third = max(1, h // 3)
+        cols = np.arange(w)
+
+        def centre(part: Any, cols: Any = cols, w: int = w) -> float:
+            weight = part.sum(axis=0)
+            return float((weight * cols).sum() / weight.sum() / w) if weight.sum() else 0.5
+
+        out.append(
+            Glyph(
+                box=(int(x0), int(y0), int(w), int(h)),
+                corner=float(mask[: max(1, int(h * 0.1)), : max(1, int(w * 0.18))].mean()),
+                left_top=float(_leftmost(mask, 0.05, 0.2).mean()),
+                left_bottom=float(_leftmost(mask, 0.8, 0.95).mean()),
+                left_wobble=float(_leftmost(mask, 0.1, 0.45).std()),
+                slant=centre(mask[:third]) - centre(mask[-third:]),
+            )
+        )
+    return out
+
+
+def _is_slash(g: Glyph, cap: float) -> bool:
+    _, _, w, h = g.box
+    return w < 0.75 * h and g.slant > 0.25 and h > 0.7 * cap
+
+
+def _decide(group: str, g: Glyph, ratio: float | None, cap: float) -> str | None:
+    """Which character of ``group`` the glyph is, or None when unclear."""
+    h = g.box[3]
+    if group == "0OQD":
+        if g.corner >= 0.5 and g.left_top <= 0.05 and g.left_bottom <= 0.05:
+            return "D"
+        if h >= 1.15 * cap:
+            return "Q"
+        if ratio is None:
+            return None
+        if ratio <= 1.15:
+            return "0"
+        if ratio >= 1.22:
+            return "O"
+        return None
+    if ratio is None:
+        return None
+    if group == "1IL":
+        if ratio <= 0.6:
+            return "I"
+        if ratio >= 0.75:
+            if g.left_wobble <= 0.05 and g.left_top <= 0.05:
+                return "L"
+            if g.left_wobble >= 0.09:
+                return "1"
+        return None
+    if group == "8B":
+        if g.corner >= 0.35 and g.left_top <= 0.045:
+            return "B"
+        if g.corner <= 0.2 and g.left_top >= 0.05:
+            return "8"
+        return None
+    if group == "5S":
+        if g.corner >= 0.3 and g.left_top <= 0.09:
+            return "5"
+        if g.corner <= 0.17 and g.left_top >= 0.05:
+            return "S"
+        return None
+    if group == "2Z":
+        if g.left_wobble <= 0.25 and ratio >= 1.04:
+            return "Z"
+        if g.left_wobble >= 0.265 and ratio <= 1.03:
+            return "2"
+        return None
+    if group == "6G":
+        if ratio >= 1.13:
+            return "G"
+        if ratio <= 1.10:
+            return "6"
+    return None
+
+
+def arbitrate(crop: Any, reading: str) -> list[str | None] | None:
+    """For each character of ``reading`` (a code without spaces or suffix, as read off
+    ``crop``), the member of its confusable pair that the glyph's shape shows, or None
+    (not a confusable character, or not clear). None when the glyphs cannot be
+    matched one to one with the reading (a character lost, two glyphs touching)."""
+    if crop is None or not reading:
+        return None
+    code = code_glyphs(crop)
+    if not code or len(code) != len(reading):
+        return None
+    cap = statistics.median(g.box[3] for g in code)
+    digits = [g.box[2] for g, c in zip(code, reading, strict=True) if c in "2345679"]
+    ref = statistics.median(digits) if len(digits) >= 2 else None
+    if ref is not None and not _proportional(code, reading, ref):
+        # a monospaced face: widths say nothing (O and 0 have the same advance)
+        ref = None
+    out: list[str | None] = []
+    for g, c in zip(code, reading, strict=True):
+        group = PAIRS.get(c)
+        if group is None:
+            out.append(None)
+            continue
+        ratio = g.box[2] / ref if ref else None
+        out.append(_decide(group, g, ratio, cap))
+    return out
+
+
+def _proportional(code: Sequence[Glyph], reading: str, ref: float) -> bool:
+    """Do the letters' widths differ from the digits' (a proportional face)? Checked on
+    the letters outside the confusable pairs; a code without such letters is taken as
+    proportional (its O/0 decisions matter only where a check key also looks)."""
+    letters = [
+        g.box[2] / ref
+        for g, c in zip(code, reading, strict=True)
+        if c.isalpha() and c not in PAIRS and c not in "J"
+    ]
+    if letters:
+        return any(r > 1.12 or r < 0.85 for r in letters)
+    return True
+
+
+def code_glyphs(crop: Any) -> list[Glyph]:
+    """The glyphs of the code on a crop: those before a slash (the `/ NOMXX` suffix)."""
+    if crop is None:
+        return []
+    found = glyphs_of(crop)
+    if not found:
+        return []
+    cap = statistics.median(g.box[3] for g in found)
+    code = []
+    for g in found:
+        if _is_slash(g, cap):
+            break
+        code.append(g)
+    return code
+
+
+# characters OCR puts for the letters of a code (J read as a bracket, I as a bar)
+_CODE_LOOKALIKES = str.maketrans({")": "J", "]": "J", "}": "J", "|": "I", "$": "S", "§": "S"})
+
+
+def clean_code(text: str) -> str:
+    """An OCR'd code with bracket/bar look-alikes turned into letters and any other
+    punctuation except ``/`` and ``-`` dropped."""
+    text = (text or "").translate(_CODE_LOOKALIKES)
+    return re.sub(r"[^0-9A-Za-z/\- ]+", " ", text).strip()

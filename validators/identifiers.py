@@ -1106,3 +1106,217 @@ def check_cvec(value: str, source: Source | str = Source.TYPED) -> CvecCheck:
 
 def compare_cvec(typed: str, document: str) -> Comparison:
     return compare_values(parse_cvec(typed).normalized, parse_cvec(document).normalized)
+
+
+# -- several readings of one field ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One reading of a field: its text, where it comes from (``text_layer`` exact,
+    ``ocr`` maybe wrong), how it was read (``page``, ``field`` crop, ``search``) and,
+    for OCR, what the glyph shapes say of each character of its normalised code
+    (``shape[i]``: the member of a confusable pair the glyph is, None when unclear)."""
+
+    text: str
+    source: Source
+    origin: str = "page"
+    shape: tuple[str | None, ...] | None = None
+
+    def corrected(self, code: str) -> str:
+        """``code`` (this reading, normalised) with the shape decisions applied."""
+        if not self.shape or len(self.shape) != len(code):
+            return code
+        return "".join(s or c for s, c in zip(self.shape, code, strict=True))
+
+    def confirms(self, code: str, position: int) -> bool:
+        """Does the glyph shape confirm ``code[position]`` (0-based)?"""
+        return bool(
+            self.shape and len(self.shape) == len(code) and self.shape[position] == code[position]
+        )
+
+
+# OCR look-alikes of code letters (J read as a bracket, I as a bar)
+_LOOKALIKES = str.maketrans({")": "J", "]": "J", "}": "J", "|": "I", "$": "S", "§": "S"})
+
+
+def ocr_code(text: str) -> str:
+    """An OCR'd code with bracket and bar look-alikes turned into letters."""
+    return (text or "").translate(_LOOKALIKES)
+
+
+def _ocr_inconclusive(check: IneCheck) -> IneCheck:
+    """An OCR reading that fits no family: could not read, never an error."""
+    if check.source.exact or check.result is not Result.FAIL or check.level is not Level.ERROR:
+        return check
+    detail = {"value": check.input.strip()}
+    return replace_check(
+        check,
+        level=Level.WARNING,
+        result=Result.INCONCLUSIVE,
+        message=render(check.code.inconclusive_message, detail),
+    )
+
+
+def replace_check(check: IneCheck, **changes: Any) -> IneCheck:
+    from dataclasses import replace
+
+    return replace(check, **changes)
+
+
+def decide_ine(readings: Iterable[Reading], *, expected: str | None = None) -> IneCheck | None:
+    """One decision from several readings of the INE on a document.
+
+    A text-layer reading is exact and decides alone. OCR readings are checked one by
+    one (rules a–f) and then must agree: two different valid values, or a disagreement
+    at a position the Base-36 key cannot see, give *inconclusive*; a value of a family
+    without a verifiable key (RNIE, SIFA, provisoire) needs two agreeing readings or
+    equality with ``expected`` (the record's INE). None when there is no reading."""
+    found = [r for r in readings if r.text and r.text.strip()]
+    if not found:
+        return None
+    exact = [r for r in found if r.source.exact]
+    if exact:
+        return check_ine(exact[0].text, exact[0].source, expected=expected)
+    codes = [r.corrected(normalize_ine(ocr_code(r.text))) for r in found]
+    checks = [_ocr_inconclusive(check_ine(c, Source.OCR, expected=expected)) for c in codes]
+    valid = [c for c in checks if c.valid and c.value]
+    values = list(dict.fromkeys(c.value for c in valid))
+    if not values:
+        # the most informative failure: a key that fails, an unverified repair,
+        # ambiguity, then a format problem
+        order = [IneCode.AMBIGUOUS, IneCode.UNVERIFIED, IneCode.KEY, IneCode.FORMAT]
+        checks.sort(key=lambda c: order.index(c.code) if c.code in order else len(order))
+        return checks[0]
+    if len(values) > 1:
+        return _inconclusive_from(checks[0], IneCode.AMBIGUOUS, tuple(values))
+    value = values[0]
+    supporters = [c for c in valid if c.value == value]
+    family = supporters[0].family
+    for other in checks:
+        if other.valid or len(other.normalized) != 11:
+            continue
+        if family is IneFamily.BASE36 and any(
+            base36_invisible(a, b, i)
+            for i, (a, b) in enumerate(zip(other.normalized, value, strict=True), 1)
+        ):
+            return _inconclusive_from(other, IneCode.AMBIGUOUS, (value, other.normalized))
+    wanted = normalize_ine(expected) if expected else None
+    if family is not None and not family.verifiable and len(supporters) < 2 and value != wanted:
+        return _inconclusive_from(supporters[0], IneCode.UNVERIFIED, (value,))
+    if family is IneFamily.BASE36 and value != wanted:
+        # G/6 and L/1 swaps are invisible to the Base-36 key: the glyphs must say
+        unconfirmed = [
+            i
+            for i, c in enumerate(value[:10])
+            if c in "G6L1" and not any(r.confirms(value, i) for r in found)
+        ]
+        if unconfirmed:
+            alternatives = tuple(
+                value[:i] + {"G": "6", "6": "G", "L": "1", "1": "L"}[value[i]] + value[i + 1 :]
+                for i in unconfirmed
+            )
+            return _inconclusive_from(supporters[0], IneCode.AMBIGUOUS, (value, *alternatives))
+    rank = {IneCode.VALID: 0, IneCode.RNIE_KEY: 1, IneCode.SIFA: 1, IneCode.PROVISIONAL: 1}
+    supporters.sort(key=lambda c: (rank.get(c.code, 2), len(c.repairs)))
+    best = supporters[0]
+    return replace_check(best, detail={**dict(best.detail), "readings": len(found)})
+
+
+def _inconclusive_from(check: IneCheck, code: IneCode, alternatives: tuple[str, ...]) -> IneCheck:
+    detail = {"read": check.input.strip(), "alternatives": ", ".join(alternatives)}
+    return replace_check(
+        check,
+        code=code,
+        level=Level.WARNING,
+        result=Result.INCONCLUSIVE,
+        valid=False,
+        value=None,
+        alternatives=alternatives,
+        message=render(code.inconclusive_message, detail),
+    )
+
+
+@dataclass(frozen=True)
+class CvecReading:
+    """The attestation number decided from one or more readings."""
+
+    value: str | None  # normalised number (best reading), None when nothing usable
+    suffix: str | None
+    confident: bool  # exact (text layer), or two OCR readings agree without repair
+    source: Source
+    format_ok: bool
+    alternatives: tuple[str, ...] = ()
+    read: str = ""  # the raw text retained
+
+    @property
+    def display(self) -> str:
+        return self.read.strip() or (self.value or "")
+
+
+def split_cvec_reading(text: str) -> CvecNumber:
+    """A CVEC number as read (maybe with the `/ NOMXX` suffix glued on when OCR lost the
+    slash): the parse whose body fits the pattern, trying 12 then 11 characters."""
+    parsed = parse_cvec(text)
+    if parsed.valid or parsed.suffix is not None:
+        return parsed
+    body = parsed.normalized
+    for size in (12, 11):
+        head, rest = body[:size], body[size:]
+        if CVEC_PATTERN.match(head) and rest.isalpha() and 2 <= len(rest) <= 8:
+            return CvecNumber(text, head, rest, True)
+    return parsed
+
+
+def decide_cvec(readings: Iterable[Reading]) -> CvecReading | None:
+    """The attestation number from its readings. A text layer is exact. OCR readings
+    (page and crop), once their confusable characters are settled by the glyph
+    shapes, must agree; the number is *confident* only when two readings give it and
+    every confusable character in it is confirmed by its glyph: no checksum exists to
+    prove anything else (domain.md §3.6)."""
+    found = [r for r in readings if r.text and r.text.strip()]
+    if not found:
+        return None
+    exact = [r for r in found if r.source.exact]
+    if exact:
+        parsed = split_cvec_reading(exact[0].text)
+        return CvecReading(
+            parsed.normalized,
+            parsed.suffix,
+            True,
+            exact[0].source,
+            parsed.valid,
+            read=exact[0].text,
+        )
+    parsed_all = [(r, split_cvec_reading(ocr_code(r.text))) for r in found]
+    bodies = [(r, r.corrected(p.normalized), p) for r, p in parsed_all]
+    votes: dict[str, list[Reading]] = {}
+    for r, body, _ in bodies:
+        if CVEC_PATTERN.match(body):
+            votes.setdefault(body, []).append(r)
+    suffix = next((p.suffix for _, _, p in bodies if p.suffix), None)
+    if not votes:
+        r, body, _ = next((b for b in bodies if b[0].origin == "field"), bodies[0])
+        return CvecReading(body or None, suffix, False, Source.OCR, False, read=r.text)
+
+    def weight(value: str) -> tuple[int, int, int]:
+        shaped = int(any(r.shape and len(r.shape) == len(value) for r in votes[value]))
+        from_field = int(any(r.origin == "field" for r in votes[value]))
+        return (len(votes[value]), shaped, from_field)
+
+    ranked = sorted(votes, key=weight, reverse=True)
+    value = ranked[0]
+    confirmed = all(
+        any(r.confirms(value, i) for r in votes[value])
+        for i, c in enumerate(value)
+        if c in CONFUSABLE_CHARS
+    )
+    confident = len(votes) == 1 and len(votes[value]) >= 2 and confirmed
+    raw = votes[value][0].text
+    return CvecReading(
+        value, suffix, confident, Source.OCR, True, alternatives=tuple(ranked[1:]), read=raw
+    )
+
+
+# the characters of the confusable pairs (domain.md §3.4 and §3.6)
+CONFUSABLE_CHARS = frozenset("0OQD1IL8B5S2Z6G")

@@ -23,6 +23,7 @@ OPS: dict[str, str] = {
     "check": "intake.prepare:check",
     "merge": "intake.merge:merge_files",
     "preview": "intake.prepare:preview",
+    "photo_fix": "intake.photofix:fix",
     "ping": "intake._child:_ping",
 }
 

@@ -141,13 +141,42 @@ class HaarVision:
                     minSize=(side, side),
                 )
                 if len(found):
-                    boxes = [_scale_box(b, scale) for b in found]
+                    refined = [self._refine(src, cascade, b) for b in found]
+                    boxes = [_scale_box(b, scale) for b in refined]
                     return tuple(sorted(boxes, key=lambda b: b[2] * b[3], reverse=True))
         return ()
 
-    # (cascade index, ROI width, scale factor): cheap first; the glasses-tolerant
-    # cascade at finer scales finds eyes behind frames
-    EYE_STAGES = ((1, 120, 1.1), (0, 160, 1.05), (0, 240, 1.05), (1, 160, 1.05))
+    def _refine(self, src: np.ndarray, cascade: Any, box: Any) -> Any:
+        """The same face searched again around ``box`` with 3 % scale steps: the first
+        pass steps by 10 %, so its box size is only known to about ±5 %."""
+        x, y, w, h = (int(v) for v in box)
+        pad = round(0.3 * w)
+        x0, y0 = max(0, x - pad), max(0, y - pad)
+        roi = src[y0 : y + h + pad, x0 : x + w + pad]
+        found = cascade.detectMultiScale(
+            roi,
+            scaleFactor=1.03,
+            minNeighbors=self.neighbours,
+            minSize=(round(0.85 * w), round(0.85 * h)),
+            maxSize=(round(1.18 * w), round(1.18 * h)),
+        )
+        if not len(found):
+            return box
+        best = max(found, key=lambda b: -abs(int(b[2]) - w))
+        bx, by, bw, bh = (int(v) for v in best)
+        return (bx + x0, by + y0, bw, bh)
+
+    # (cascade index, ROI width, scale factor, neighbours): cheap first; the
+    # glasses-tolerant cascade at finer scales finds eyes behind frames (chosen on the
+    # sample photos: at 240 px it alone found a pair on 42 of 45 Grace Hopper crops)
+    EYE_STAGES = (
+        (1, 120, 1.1, 3),
+        (0, 120, 1.1, 3),
+        (0, 160, 1.05, 2),
+        (0, 240, 1.05, 2),
+        (0, 300, 1.05, 2),
+        (0, 200, 1.05, 2),
+    )
 
     def eyes(
         self,
@@ -170,7 +199,7 @@ class HaarVision:
             return ()
         found: list[Box] = []
         scaled: dict[int, tuple[np.ndarray, float]] = {}
-        for index, width, factor in self.EYE_STAGES:
+        for index, width, factor, neighbours in self.EYE_STAGES:
             if width not in scaled:
                 scaled[width] = shrink(roi, width)
             small, scale = scaled[width]
@@ -178,7 +207,7 @@ class HaarVision:
             boxes = self._eyes[index].detectMultiScale(
                 small,
                 scaleFactor=factor,
-                minNeighbors=3,
+                minNeighbors=neighbours,
                 minSize=(max(8, low), max(8, low)),
                 maxSize=(max(9, high), max(9, high)),
             )

@@ -235,7 +235,10 @@ class Variant:
     # codes that must be flagged, per profile (a tuple applies to both)
     expected: dict[str, tuple[str, ...]]
     allowed: tuple[str, ...] = ()
-    repair: str | None = None  # "ok" or the reason code photo-fix must give
+    # "ok" (photo-fix must make it pass), a photo-fix refusal code, or None (a new photo
+    # is needed: photo-fix may crop it but cannot make it pass)
+    repair: str | None = None
+    base: str = "white"  # background colour the photo-fixed version keeps
     note: str = ""
     tags: tuple[str, ...] = field(default=())
 
@@ -392,6 +395,7 @@ VARIANTS: tuple[Variant, ...] = (
         _grey,
         {"university": (_BG,), "ants": ()},
         repair="ok",
+        base="grey",
         note="ANTS-compliant; the university wants white",
         tags=("compliant",),
     ),
@@ -400,6 +404,7 @@ VARIANTS: tuple[Variant, ...] = (
         _blue,
         {"university": (_BG,), "ants": ()},
         repair="ok",
+        base="blue",
         note="ANTS-compliant light-blue background",
         tags=("compliant",),
     ),
@@ -422,21 +427,21 @@ VARIANTS: tuple[Variant, ...] = (
         _grayscale,
         {"university": ("photo.colour",), "ants": ("photo.colour", _BG)},
         allowed=("photo.colour_cast",),
-        repair="photo.colour",
+        repair=None,
     ),
     Variant(
         "sepia",
         _sepia,
         {"university": ("photo.colour",), "ants": ("photo.colour",)},
         allowed=("photo.colour_cast", _BG),
-        repair="photo.colour",
+        repair=None,
     ),
     Variant(
         "colour_filter",
         _filter,
         {"university": ("photo.colour_cast", _BG), "ants": ("photo.colour_cast",)},
         allowed=(_BG, "photo.blur", "photo.roll"),
-        repair="photo.colour_cast",
+        repair=None,
         note="38 % blend with saturated blue",
     ),
     Variant(
@@ -444,14 +449,14 @@ VARIANTS: tuple[Variant, ...] = (
         _blurred,
         {"university": ("photo.blur",), "ants": ("photo.blur", _BG)},
         allowed=("photo.roll", "photo.pixels", _BGU),
-        repair="photo.blur",
+        repair=None,
     ),
     Variant(
         "dark",
         _dark,
         {"university": (_EXPO,), "ants": (_EXPO,)},
         allowed=(_BG, "photo.lighting", "photo.colour_cast", "photo.roll", "photo.blur"),
-        repair=_EXPO,
+        repair=None,
     ),
     Variant(
         "overexposed",
@@ -464,14 +469,14 @@ VARIANTS: tuple[Variant, ...] = (
             "photo.blur",
             "photo.head_size",
         ),
-        repair=_EXPO,
+        repair=None,
     ),
     Variant(
         "busy_background",
         _busy_background,
         {"university": (_BGU,), "ants": (_BGU,)},
         allowed=(_BG,),
-        repair=_BGU,
+        repair=None,
     ),
     Variant(
         "two_faces",
@@ -532,11 +537,32 @@ VARIANTS: tuple[Variant, ...] = (
         "side_shadow",
         _side_shadow,
         {"university": ("photo.lighting",), "ants": ("photo.lighting",)},
-        allowed=(_BG, _BGU, _EXPO, "photo.colour_cast", "photo.head_size"),
-        repair="photo.lighting",
+        allowed=(_BG, _BGU, _EXPO, "photo.colour_cast", "photo.head_size", "photo.roll"),
+        repair=None,
         note="left side darkened to 38 %",
     ),
 )
+
+
+GEOMETRY = frozenset(
+    {
+        "photo.orientation",
+        "photo.head_size",
+        "photo.centring",
+        "photo.aspect",
+        "photo.roll",
+        "photo.eye_line",
+    }
+)
+
+
+def after_fix(variant: Variant, profile: str) -> list[str]:
+    """Codes a photo-fixed version must still raise: what is not geometry, plus the
+    white background under ANTS."""
+    codes = [c for c in variant.expected[profile] if c not in GEOMETRY]
+    if variant.base == "white" and profile == "ants" and _BG not in codes:
+        codes.append(_BG)
+    return sorted(codes)
 
 
 def truth_entry(src: Source, variant: Variant) -> dict[str, Any]:
@@ -548,6 +574,9 @@ def truth_entry(src: Source, variant: Variant) -> dict[str, Any]:
         "expected": {p: list(variant.expected[p]) for p in PROFILES},
         "allowed": list(variant.allowed),
         "repair": variant.repair,
+        "after_fix": (
+            {p: after_fix(variant, p) for p in PROFILES} if variant.repair == "ok" else None
+        ),
         "note": variant.note,
     }
 

@@ -383,11 +383,9 @@ def _groups(points: list[tuple[float, float, float]]) -> list[tuple[float, float
     return sorted(merged, key=lambda g: -g[3])
 
 
-def eye_pair(candidates: Sequence[Box], face: Box) -> tuple[tuple[float, float], ...]:
-    """The two eye centres (left then right in the image) among ``candidates``, or ()
-    when no plausible pair: candidates are merged when they overlap (several cascades
-    and scales see the same eye), each eye lies in its half of the upper face, the two
-    are 25–70 % of the face width apart with similar sizes; the best-supported pair wins."""
+def _best_pair(
+    candidates: Sequence[Box], face: Box
+) -> tuple[tuple[tuple[float, float], ...], int] | None:
     x, y, w, h = face
     left: list[tuple[float, float, float]] = []
     right: list[tuple[float, float, float]] = []
@@ -399,7 +397,7 @@ def eye_pair(candidates: Sequence[Box], face: Box) -> tuple[tuple[float, float],
             left.append((cx, cy, ew))
         elif x + 0.5 * w <= cx <= x + 0.95 * w:
             right.append((cx, cy, ew))
-    best: tuple[tuple[float, ...], tuple[tuple[float, float], ...]] | None = None
+    best: tuple[tuple[float, ...], tuple[tuple[float, float], ...], int] | None = None
     for lx, ly, lw, ln in _groups(left):
         for rx, ry, rw, rn in _groups(right):
             dx, dy = rx - lx, ry - ly
@@ -410,8 +408,24 @@ def eye_pair(candidates: Sequence[Box], face: Box) -> tuple[tuple[float, float],
             shape = abs(dx / w - 0.47) + abs(lw - rw) / w + abs((lx + rx) / 2 - (x + w / 2)) / w
             score = (-(ln + rn), shape)
             if best is None or score < best[0]:
-                best = (score, ((lx, ly), (rx, ry)))
-    return best[1] if best else ()
+                best = (score, ((lx, ly), (rx, ry)), min(ln, rn))
+    return (best[1], best[2]) if best else None
+
+
+def eye_pair(candidates: Sequence[Box], face: Box) -> tuple[tuple[float, float], ...]:
+    """The two eye centres (left then right in the image) among ``candidates``, or ()
+    when no plausible pair: candidates are merged when they overlap (several cascades
+    and scales see the same eye), each eye lies in its half of the upper face, the two
+    are 25–70 % of the face width apart with similar sizes; the best-supported pair wins."""
+    found = _best_pair(candidates, face)
+    return found[0] if found else ()
+
+
+def eyes_settled(candidates: Sequence[Box], face: Box) -> bool:
+    """Enough to stop looking: a pair whose eyes were each seen at least twice (one
+    Haar eye box is only good to a few pixels; merged boxes give a steadier line)."""
+    found = _best_pair(candidates, face)
+    return found is not None and found[1] >= 2
 
 
 @dataclass(frozen=True)
@@ -463,6 +477,7 @@ def crop_plan(
     *,
     rotation: float = 0.0,
     centre: tuple[float, float] | None = None,
+    eyes: Sequence[tuple[float, float]] = (),
 ) -> CropPlan:
     """A 35:45 crop with the head at the profile's ratio (up to ``head_ratio_max`` when
     the image is too small around the face), horizontally centred on the face and the
@@ -470,9 +485,10 @@ def crop_plan(
 
     ``rotation`` (degrees, anticlockwise, about ``centre``) is the straightening the
     caller applies first: the crop must then come from real pixels of the original,
-    not from the corners the rotation brings in. Pure geometry: no pixels."""
+    not from the corners the rotation brings in. ``eyes`` (in the straightened image)
+    refine the head estimate as the checker does. Pure geometry: no pixels."""
     fix = profile["fix"]
-    head = Head.of(face, profile)
+    head = Head.of(face, profile, eyes)
     aspect = float(fix["width_mm"]) / float(fix["height_mm"])
     target, top = float(fix["head_ratio"]), float(fix["head_ratio_max"])
     margin = float(fix["crown_margin"])
@@ -482,10 +498,14 @@ def crop_plan(
     while ratios[-1] + step <= top + 1e-9:
         ratios.append(round(ratios[-1] + step, 4))
     last: CropPlan | None = None
+    slack = float(fix["centring_slack"])
     for ratio in ratios:
         crop_h = head.height / ratio
         crop_w = crop_h * aspect
-        x0 = head.centre_x - crop_w / 2
+        centred = head.centre_x - crop_w / 2
+        # slide sideways by at most `slack` of the width to stay in the image
+        x0 = min(max(centred, 0.0), width - crop_w)
+        x0 = min(max(x0, centred - slack * crop_w), centred + slack * crop_w)
         wanted_y = head.crown - margin * crop_h
         # slide vertically inside the allowed crown margins to stay in the image
         y_low = head.crown - m_high * crop_h
@@ -589,7 +609,7 @@ def check(doc: Document, ctx: Context) -> Verdict:
         try:
             face = subject.face
             candidates = detector.eyes(
-                subject.rgb, face, enough=lambda found: bool(eye_pair(found, face))
+                subject.rgb, face, enough=lambda found: eyes_settled(found, face)
             )
             subject.eyes = eye_pair(candidates, face)
         except Exception:  # eyes are optional: their criteria become inconclusive

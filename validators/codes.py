@@ -54,9 +54,11 @@ class ReasonCode(StrEnum):
         )
         return obj
 
-    def render(self, detail: Mapping[str, Any] | None = None) -> str:
-        """The message with ``{placeholders}`` filled from ``detail`` ("?" if absent)."""
-        return string.Formatter().vformat(self.message, (), _Missing(detail or {}))
+    def render(self, detail: Mapping[str, Any] | None = None, template: str | None = None) -> str:
+        """The message (or ``template``) with ``{placeholders}`` filled from ``detail``
+        ("?" if absent)."""
+        text = self.message if template is None else template
+        return string.Formatter().vformat(text, (), _Missing(detail or {}))
 
 
 class FileCode(ReasonCode):

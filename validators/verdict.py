@@ -104,7 +104,9 @@ def finding(
 
 def passed(code: ReasonCode, **detail: Any) -> Finding:
     """A criterion that was measured and met (level info)."""
-    return finding(code, Level.INFO, result=Result.PASS, message=code.ok_message, **detail)
+    return finding(
+        code, Level.INFO, result=Result.PASS, message=code.render(detail, code.ok_message), **detail
+    )
 
 
 def inconclusive(code: ReasonCode, **detail: Any) -> Finding:
@@ -113,7 +115,7 @@ def inconclusive(code: ReasonCode, **detail: Any) -> Finding:
         code,
         Level.WARNING,
         result=Result.INCONCLUSIVE,
-        message=code.inconclusive_message,
+        message=code.render(detail, code.inconclusive_message),
         **detail,
     )
 

@@ -70,3 +70,13 @@ def test_findings_are_immutable():
     with pytest.raises(TypeError):
         f.detail["size"] = 1  # type: ignore[index]
     assert isinstance(f, Finding)
+
+
+def test_ok_and_inconclusive_messages_are_filled_from_detail():
+    from validators.codes import ReasonCode
+
+    class Demo(ReasonCode):
+        READ = "demo.read", "Lu {value}.", "Numéro {value} vérifié.", "Numéro {value} illisible."
+
+    assert passed(Demo.READ, value="X1").message == "Numéro X1 vérifié."
+    assert inconclusive(Demo.READ, value="X1").message == "Numéro X1 illisible."

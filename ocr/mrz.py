@@ -303,6 +303,13 @@ def _tighten(crop: np.ndarray) -> np.ndarray | None:
     return crop[max(0, r0 - m) : min(crop.shape[0], r1 + m), c0:c1]
 
 
+def _scaled(image: np.ndarray, factor: float) -> np.ndarray:
+    import cv2
+
+    size = (round(image.shape[1] * factor), round(image.shape[0] * factor))
+    return cv2.resize(image, size, interpolation=cv2.INTER_CUBIC)
+
+
 def stack(lines: Sequence[np.ndarray], *, binarise: bool = False) -> np.ndarray:
     """The lines one under the other on a white page with margins (for Tesseract)."""
     import cv2
@@ -648,8 +655,11 @@ def attempts(engine: OcrEngine, lines: list[np.ndarray]) -> Iterable[Attempt]:
     for prefix, prep in orders:
         packed = compact(prep) if mrz_like(prep) else None
         if packed is not None:
-            for binarise in (False, True):
-                texts, timed_out = _ocr_lines(engine, stack(packed, binarise=binarise))
+            for style in ("grey", "bin", "large"):
+                image = stack(packed, binarise=style == "bin")
+                if style == "large":  # another scale: Tesseract errs elsewhere
+                    image = _scaled(image, 1.4)
+                texts, timed_out = _ocr_lines(engine, image)
                 found: list[tuple[str, ...]] = []
                 guessed: set[int] = set()
                 if len(texts) == len(prep.lines):
@@ -665,7 +675,7 @@ def attempts(engine: OcrEngine, lines: list[np.ndarray]) -> Iterable[Attempt]:
                             guessed.add(len(found))
                         found.append(tuple(combo))
                 yield Attempt(
-                    f"{prefix}compact-{'bin' if binarise else 'grey'}",
+                    f"{prefix}compact-{style}",
                     tuple(found),
                     timed_out,
                     frozenset(guessed),
@@ -678,7 +688,7 @@ def attempts(engine: OcrEngine, lines: list[np.ndarray]) -> Iterable[Attempt]:
             )
         if texts:
             found.append(tuple(texts))
-        yield Attempt(f"{prefix}lines", tuple(found), timed_out, frozenset(range(len(found))))
+        yield Attempt(f"{prefix}lines", tuple(found), timed_out)
 
 
 # accept(lines) -> (valid, needs_confirmation, key): a valid reading that holds only

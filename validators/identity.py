@@ -31,12 +31,25 @@ from typing import Any
 
 from validators import mrz as rules
 from validators.base import Context, Document
-from validators.codes import ReasonCode, _Missing
+from validators.codes import ReasonCode
 from validators.mrz import DocumentType, IdentityCode, Layout, MrzCode, MrzReading
 from validators.names import NameMatch, compare_person, edit_distance, tokens
 from validators.verdict import Finding, Level, Result, Verdict, finding
 
 MAX_PAGES = 4
+# the fields every identity verdict carries (issue 4), None when unknown
+FIELD_KEYS = (
+    "document_type",
+    "document_number",
+    "last_name",
+    "first_names",
+    "birth_date",
+    "expiry_date",
+    "sex",
+    "age_on_registration",
+    "needs_parental_consent",
+    "needs_jdc",
+)
 ID_CARDS = (DocumentType.CNI_OLD, DocumentType.CNI_TD1)
 ACCEPTED = (*ID_CARDS, DocumentType.PASSPORT)
 # the side that carries the MRZ (domain.md §4.2, §4.3): recto for the old card, verso
@@ -58,8 +71,13 @@ class Reading:
     pages_with_band: list[int] = field(default_factory=list)
 
 
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
 def _fill(template: str, detail: dict[str, Any]) -> str:
-    return string.Formatter().vformat(template, (), _Missing(detail))
+    return string.Formatter().vformat(template, (), _Blank(detail))
 
 
 def passed(code: ReasonCode, **detail: Any) -> Finding:
@@ -189,6 +207,7 @@ def check(doc: Document, ctx: Context) -> Verdict:
     fields: dict[str, Any] = {}
     if reading is None:
         findings.append(inconclusive(MrzCode.NOT_FOUND, pages=len(doc.pages), **read.detail))
+        fields.update(dict.fromkeys(FIELD_KEYS[:7]), mrz_valid=False)
         fields.update(_age_fields(None, ctx))
         return Verdict.of(findings, fields)
 

@@ -68,6 +68,9 @@ def test_cnie_matching_the_record_is_accepted_with_its_fields():
     v = check(card(CNIE), ctx(MARTIN))
     assert v.outcome is Outcome.ACCEPTED, v.to_dict()
     f = v.fields
+    from validators.identity import FIELD_KEYS
+
+    assert set(FIELD_KEYS) <= set(f)
     assert f["document_type"] == "cni_td1" and f["document_number"] == "X4RTBPFW4"
     assert (f["last_name"], f["first_names"]) == ("MARTIN", "MAELYS GAELLE MARIE")
     assert f["birth_date"] == dt.date(1990, 7, 13) and f["expiry_date"] == dt.date(2030, 2, 11)
@@ -300,6 +303,7 @@ def test_no_mrz_found_is_review(scripted):
     assert codes(v) == {"mrz.not_found": ("inconclusive", "warning")}
     assert v.outcome is Outcome.REVIEW
     assert v.fields["age_on_registration"] == 36  # from the record
+    assert v.fields["document_number"] is None and v.fields["mrz_valid"] is False
 
 
 def test_an_unconfirmed_repair_is_review_with_the_values_shown(scripted):

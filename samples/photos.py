@@ -68,7 +68,8 @@ class Source:
         from matplotlib import cbook
         from PIL import Image
 
-        with Image.open(cbook.get_sample_data("grace_hopper.jpg")) as im:
+        path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+        with Image.open(path) as im:
             return np.asarray(im.convert("RGB"))
 
 

@@ -28,6 +28,7 @@ criterion is ``skipped``.
 from __future__ import annotations
 
 import math
+import string
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -62,9 +63,9 @@ class PhotoCode(ReasonCode):
     ASPECT = (
         "photo.aspect",
         "{advice} Votre photo mesure {width} × {height} pixels (largeur ÷ hauteur = "
-        "{measured}) ; une photo d’identité est plus haute que large, au format "
+        "{ratio}) ; une photo d’identité est plus haute que large, au format "
         "35 × 45 mm (0,78).",
-        "Format de photo d’identité ({measured}).",
+        "Format de photo d’identité ({ratio}).",
     )
     NO_FACE = (
         "photo.no_face",
@@ -118,7 +119,7 @@ class PhotoCode(ReasonCode):
     )
     BACKGROUND = (
         "photo.background",
-        "{advice} (clarté du fond : {lightness} sur 100, teinte : {chroma}).",
+        "{advice} Fond mesuré : clarté {lightness} sur 100, teinte {chroma}.",
         "Couleur du fond conforme ({lightness} sur 100).",
         "La couleur du fond n’a pas pu être mesurée : un gestionnaire va la vérifier.",
     )
@@ -137,7 +138,7 @@ class PhotoCode(ReasonCode):
     )
     BLUR = (
         "photo.blur",
-        "Votre photo est floue (netteté {measured}, minimum {minimum}) : reprenez-la bien "
+        "Votre photo est floue (netteté {sharpness}, minimum {minimum}) : reprenez-la bien "
         "nette, sans bouger, la mise au point sur le visage. " + FAQ_CARD,
         "Photo nette.",
         "La netteté n’a pas pu être mesurée : un gestionnaire va la vérifier.",
@@ -158,7 +159,7 @@ class PhotoCode(ReasonCode):
     )
     ROLL = (
         "photo.roll",
-        "Votre tête est penchée ({measured}°) : la photo doit être « droite », la tête "
+        "Votre tête est penchée ({angle}°) : la photo doit être « droite », la tête "
         "bien verticale et les yeux à la même hauteur.",
         "Tête droite.",
         "L’inclinaison de la tête n’a pas pu être mesurée (yeux non détectés) : un "
@@ -689,8 +690,24 @@ def _judged(
     code: PhotoCode, level: Level | None, base: Mapping[str, Any], **detail: Any
 ) -> Finding:
     if level is None:
-        return passed(code, **base, **detail)
+        values = {**base, **detail}
+        text = string.Formatter().vformat(code.ok_message, (), _Blank(values))
+        return passed(code, **values) if text == code.ok_message else _pass_with(code, text, values)
     return finding(code, level, **base, **detail)
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def _pass_with(code: PhotoCode, text: str, values: Mapping[str, Any]) -> Finding:
+    return finding(code, Level.INFO, result=Result.PASS, message=text, **values)
+
+
+def _fr(value: float, digits: int = 1) -> str:
+    """A number written the French way (decimal comma)."""
+    return f"{value:.{digits}f}".replace(".", ",")
 
 
 def _working_copy(subject: _Subject, max_side: int = 400) -> tuple[np.ndarray, float]:
@@ -754,6 +771,7 @@ def _aspect(width: int, height: int, profile: Profile, base: Mapping[str, Any]) 
         base,
         measured=round(ratio, 3),
         threshold=_ranges(profile["aspect"]),
+        ratio=_fr(ratio, 2),
         width=width,
         height=height,
         advice=advice,
@@ -970,7 +988,7 @@ def _background(
             },
             threshold={"rules": [dict(r) for r in colour["rules"]]},
             lightness=round(lightness),
-            chroma=round(chroma, 1),
+            chroma=_fr(chroma),
             advice=BACKGROUND_ADVICE.get(advice_key, BACKGROUND_ADVICE["white_wanted"]),
         ),
     ]
@@ -988,6 +1006,10 @@ def _colour(
         mask = _head_ellipse(lab.shape[:2], subject.head, scale, 1.0)
     else:
         mask = np.ones(lab.shape[:2], bool)
+    # a white wall says nothing about colour either way: leave near-white pixels out
+    near_white = (lab[:, :, 0] > 92) & (np.hypot(lab[:, :, 1], lab[:, :, 2]) < 4)
+    if (mask & ~near_white).sum() >= 200:
+        mask = mask & ~near_white
     spread = pix.monochrome_spread(lab, mask)
     rgb_small = subject.small_rgb if subject.small_rgb is not None else subject.rgb
     pixels = rgb_small[mask].astype(np.int16)
@@ -1073,7 +1095,8 @@ def _blur(subject: _Subject, profile: Profile, base: Mapping[str, Any]) -> Findi
         base,
         measured=_r(value),
         threshold=_ranges(section),
-        minimum=section["pass"][0],
+        sharpness=round(value),
+        minimum=round(section["pass"][0]),
         face_width=section["face_width"],
     )
 
@@ -1140,6 +1163,7 @@ def _roll(subject: _Subject, profile: Profile, base: Mapping[str, Any]) -> Findi
         base,
         measured=round(angle, 1),
         threshold=_ranges(section),
+        angle=_fr(abs(angle)),
     )
 
 

@@ -27,6 +27,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "check_timeout_s": (1, 3_600),
     "ocr_timeout_s": (1, 600),
     "child_jobs": (1, 10_000),
+    "lease_s": (0, 86_400),
 }
 
 
@@ -54,6 +55,12 @@ class Settings:
     child_jobs: int = 50
     academic_year: str = ""
     photo_profile: str = "university"
+    # appended to the ruleset version: bump it after changing rule configuration that
+    # the code cannot see, so `justif revalidate` knows earlier reports are stale
+    ruleset_tag: str = ""
+    # how long a worker owns a version it checks before another may take it over
+    # (0: derived from check_timeout_s)
+    lease_s: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))

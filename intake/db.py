@@ -91,6 +91,12 @@ class Database:
             cfg.attributes["connection"] = conn
             command.downgrade(cfg, revision)
 
+    def head_revision(self) -> str | None:
+        """The newest migration shipped with the code."""
+        from alembic.script import ScriptDirectory
+
+        return ScriptDirectory.from_config(self.alembic_config()).get_current_head()
+
     def current_revision(self) -> str | None:
         from alembic.runtime.migration import MigrationContext
 

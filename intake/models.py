@@ -319,3 +319,50 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     user: Mapped[User | None] = relationship()
+
+
+class RevalidationRun(Base):
+    """One `justif revalidate` run: its options, ruleset and progress. An unfinished
+    run with the same key (mode, filters, ruleset) is resumed, never started twice."""
+
+    __tablename__ = "revalidation_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(32), index=True)
+    mode: Mapped[str] = mapped_column(String(12))
+    ruleset: Mapped[str] = mapped_column(String(40))
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    started_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class RevalidationItem(Base):
+    """One version of a run: the report before, the report after, written once."""
+
+    __tablename__ = "revalidation_items"
+    __table_args__ = (
+        UniqueConstraint("run_id", "version_id"),
+        Index("ix_revalidation_items_run_state", "run_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("revalidation_runs.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("piece_versions.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    before_run_id: Mapped[int | None] = mapped_column(ForeignKey("check_runs.id"))
+    before_outcome: Mapped[str | None] = mapped_column(String(12))
+    before_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    decision: Mapped[str | None] = mapped_column(String(20))
+    decided_signature: Mapped[list[Any] | None] = mapped_column(JSON)
+    after_outcome: Mapped[str | None] = mapped_column(String(12))
+    after_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    after_run_id: Mapped[int | None] = mapped_column(ForeignKey("check_runs.id"))
+    conflict: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    elapsed_ms: Mapped[float] = mapped_column(default=0.0)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

@@ -115,7 +115,16 @@ class Pipeline:
     def lease(self) -> dt.timedelta:
         # a check is bounded by the child's wall-clock kill; previews and the photo fix
         # add two more child calls at most
+        if self.settings.lease_s:
+            return dt.timedelta(seconds=self.settings.lease_s)
         return dt.timedelta(seconds=3 * self.settings.check_timeout_s + 60)
+
+    @property
+    def ruleset(self) -> str:
+        """The version of the rules reports are made under (validators' own version,
+        plus the deployment's ``JUSTIF_RULESET_TAG`` if any)."""
+        tag = self.settings.ruleset_tag
+        return f"{ruleset_version()}.{tag}" if tag else ruleset_version()
 
     def new_sandbox(self, *, check: bool = True) -> Sandbox:
         return Sandbox(limits_from(self.settings, check=check), max_jobs=self.settings.child_jobs)
@@ -269,7 +278,7 @@ def _check_claimed(
     pipe: Pipeline, version_id: int, attempt: int, box: Sandbox, runner: str
 ) -> CheckResult:
     job = _load_job(pipe, version_id)
-    ruleset = ruleset_version()
+    ruleset = pipe.ruleset
     with pipe.db.session() as s:
         existing = s.scalar(
             select(CheckRun.id).where(

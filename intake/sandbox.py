@@ -86,7 +86,10 @@ def child_environment(limits: Limits, extra: dict[str, str] | None = None) -> di
             }
         ),
     }
-    for name in ("TESSDATA_PREFIX", "JUSTIF_CHILD_STDERR"):
+    # the two JUSTIF_SANDBOX_* switches exist for tests that must slow or break a
+    # child inside a real worker; the child honours them only together
+    for name in ("TESSDATA_PREFIX", "JUSTIF_CHILD_STDERR", "JUSTIF_SANDBOX_ALLOW_CALL",
+                 "JUSTIF_SANDBOX_TEST_OPS"):
         if name in os.environ:
             env[name] = os.environ[name]
     env.update(extra or {})

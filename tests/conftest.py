@@ -36,6 +36,27 @@ def _needs_programs(request: pytest.FixtureRequest) -> None:
         skip_or_fail("chromium is not installed", "REQUIRE_SERVICES")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_pass():
+    """``JUSTIF_TEST_DB=postgresql``: one real PostgreSQL server for the session; every
+    test that asks tests.dburl for a database gets a fresh one on it."""
+    from tests.dburl import ADMIN_URL_ENV, using_postgres
+
+    if not using_postgres():
+        yield None
+        return
+    from tests.services import postgres_bin, postgres_server
+
+    if postgres_bin() is None:
+        skip_or_fail("PostgreSQL is not installed", "REQUIRE_SERVICES")
+    with postgres_server() as server:
+        os.environ[ADMIN_URL_ENV] = server.url
+        try:
+            yield server
+        finally:
+            os.environ.pop(ADMIN_URL_ENV, None)
+
+
 @pytest.fixture
 def settings(tmp_path: Path):
     from intake import Settings

@@ -45,3 +45,11 @@ def chatter(**_: Any) -> str:
     print("noise on stdout that must not break the protocol")
     os.write(1, b"raw noise\n")
     return "fine"
+
+
+def slow_check(**kwargs: Any) -> Any:
+    """The real check, two seconds late: long enough to kill a worker in the middle."""
+    from intake.prepare import check
+
+    time.sleep(2)
+    return check(**kwargs)

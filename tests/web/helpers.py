@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from tests.dburl import fresh_database_url
+
 STUDENT_PW = "pw-etudiant-test"
 ADMIN_PW = "pw-admin-test"
 
@@ -22,7 +24,7 @@ def make_app(tmp_path: Path, **overrides: Any) -> Any:
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "DATA_DIR": str(tmp_path / "data"),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'justif.sqlite3'}",
+        "DATABASE_URL": fresh_database_url(tmp_path),
         "RUNNER": "none",
         "ACADEMIC_YEAR": "2026-2027",
         "PASSWORD_METHOD": "pbkdf2:sha256:1000",  # scrypt is slow by design

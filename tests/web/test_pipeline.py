@@ -28,12 +28,13 @@ from intake.pipeline import (
 )
 from intake.sandbox import SandboxFailure
 from intake.status import PieceStatus
+from tests.dburl import fresh_database_url
 from tests.web.helpers import FakeSandbox, jpeg_bytes, png_bytes, text_pdf
 
 
 @pytest.fixture
 def pipe(tmp_path: Path) -> Pipeline:
-    db = Database(f"sqlite:///{tmp_path / 'p.sqlite3'}")
+    db = Database(fresh_database_url(tmp_path))
     db.upgrade()
     p = Pipeline(db, Settings(data_dir=tmp_path / "data", academic_year="2026-2027"))
     yield p

@@ -14,11 +14,12 @@ from intake.config import Settings
 from intake.db import Database
 from intake.pipeline import CheckResult, Pipeline
 from intake.tasks import InlineRunner, InProcessRunner, NullRunner, make_runner, register_runner
+from tests.dburl import fresh_database_url
 
 
 @pytest.fixture
 def pipe(tmp_path: Path):
-    db = Database(f"sqlite:///{tmp_path / 't.sqlite3'}")
+    db = Database(fresh_database_url(tmp_path))
     p = Pipeline(
         db, Settings(data_dir=tmp_path / "data", academic_year="2026-2027", check_timeout_s=5)
     )

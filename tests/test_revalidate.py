@@ -57,14 +57,14 @@ def _runs(pipe, ruleset):
 
 
 def test_nothing_is_stale_under_the_same_rules(seeded):
-    pipe, ids, _ = seeded
+    pipe, _ids, _ = seeded
     run_id, resumed = rv.open_run(pipe, rv.Mode.DRY_RUN, rv.Selection())
     assert not resumed
     assert rv.progress(pipe, run_id) == (0, 0)
 
 
 def test_dry_run_then_apply(seeded, tmp_path):
-    pipe, ids, url = seeded
+    pipe, _ids, url = seeded
     # a record correction makes one report change: the typed CVEC number now differs
     with pipe.db.session() as s:
         st = s.scalar(select(Student).order_by(Student.id))
@@ -203,7 +203,7 @@ def test_resumes_after_kill_9_without_redoing_or_duplicating(seeded):
 
 
 def test_items_are_claimed_once(seeded):
-    pipe, ids, _ = seeded
+    pipe, _ids, _ = seeded
     pipe.settings = pipe.settings.replace(ruleset_tag="r4")
     run_id, _ = rv.open_run(pipe, rv.Mode.DRY_RUN, rv.Selection())
     first = rv.pending_items(pipe, run_id)[0]

@@ -330,19 +330,39 @@ def keep_faces(boxes: Sequence[Box], ignore_below: float) -> tuple[tuple[Box, ..
 
 
 def locate(rgb: np.ndarray, detector: Any, profile: Profile) -> Located:
-    """Faces upright, else the quarter turn whose largest face is the largest."""
-    ignore = float(profile["detector"]["ignore_faces_below"])
-    smallest = float(profile["detector"]["min_face_fraction"])
+    """Faces upright, else the quarter turn whose largest face is the largest. A small
+    upright "face" (head under ``retry_turns_below`` of the height: often a false
+    detection in hair or clothes of a photo lying on its side) also gets the turns
+    tried; then a face with a pair of eyes beats one without, and a larger face a
+    smaller one (upright wins a tie)."""
+    det = profile["detector"]
+    ignore = float(det["ignore_faces_below"])
+    smallest = float(det["min_face_fraction"])
     faces, ignored = keep_faces(detector.faces(rgb, min_fraction=smallest), ignore)
-    if faces or not profile["faces"].get("try_rotations", True):
-        return Located(0, faces, ignored)
-    best = Located(0, (), 0)
+    upright = Located(0, faces, ignored)
+    if not profile["faces"].get("try_rotations", True):
+        return upright
+    small = float(det["retry_turns_below"]) * rgb.shape[0]
+    if faces and faces[0][3] * float(det["head_factor"]) >= small:
+        return upright
+    candidates = [upright]
     for turns in (1, 2, 3):
         turned = pix.turn(rgb, turns)
         found, dropped = keep_faces(detector.faces(turned, min_fraction=smallest), ignore)
-        if found and (not best.faces or _area(found[0]) > _area(best.faces[0])):
-            best = Located(turns, found, dropped)
-    return best
+        if found:
+            candidates.append(Located(turns, found, dropped))
+    if len(candidates) == 1 or (not faces and len(candidates) == 2):
+        return candidates[-1]
+
+    def score(located: Located) -> tuple[int, int, int]:
+        if not located.faces:
+            return (-1, 0, 0)
+        image = pix.turn(rgb, located.turns)
+        face = located.faces[0]
+        has_eyes = bool(eye_pair(detector.eyes(image, face), face))
+        return (int(has_eyes), _area(face), -located.turns)
+
+    return max(candidates, key=score)
 
 
 def _area(box: Box) -> int:

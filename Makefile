@@ -45,9 +45,14 @@ run: setup
 	$(BIN)/justif demo
 	$(BIN)/justif serve --host $(HOST) --port $(PORT)
 
+# the whole suite on SQLite, then the database-facing tests again on a real PostgreSQL
+# server that the test session starts (tests/services.py)
+PG_TESTS := tests/web tests/test_revalidate.py tests/test_celery.py
+
 test: setup test-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+	JUSTIF_TEST_DB=postgresql $(BIN)/python -m pytest -q -m "not browser" $(PG_TESTS)
 
 audit: $(STAMP)
 	$(BIN)/python .ci/audit.py

@@ -146,7 +146,8 @@ class CeleryRunner:
 
     def __init__(self, pipeline: Pipeline, celery: Celery | None = None) -> None:
         self.pipeline = pipeline
-        self.celery = celery or app
+        broker = pipeline.settings.broker_url
+        self.celery = celery or (make_celery(broker) if broker else app)
 
     def start(self) -> None:
         pass  # the workers recover unfinished versions themselves

@@ -61,6 +61,8 @@ class Settings:
     # how long a worker owns a version it checks before another may take it over
     # (0: derived from check_timeout_s)
     lease_s: float = 0.0
+    # Celery broker (Redis); empty: checks run in the in-process pool
+    broker_url: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))

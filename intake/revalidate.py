@@ -599,10 +599,11 @@ def run_on_celery(
     timeout_s: float | None = None,
 ) -> tuple[int, int]:
     """Fan the pending items out to the Celery workers and follow them in the database."""
-    from intake.celery_app import REVALIDATE_TASK, app
+    from intake.celery_app import REVALIDATE_TASK, make_celery
 
+    celery = make_celery(pipe.settings.broker_url or None)
     for item_id in pending_items(pipe, run_id):
-        app.send_task(REVALIDATE_TASK, args=[item_id])
+        celery.send_task(REVALIDATE_TASK, args=[item_id])
     deadline = time.monotonic() + timeout_s if timeout_s else None
     while True:
         done, total = progress(pipe, run_id)

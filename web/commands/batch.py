@@ -149,7 +149,7 @@ def revalidate_cmd(
         f"— règles {pipe.ruleset} — {total} document(s), {done} déjà fait(s).",
         err=True,
     )
-    broker = os.environ.get("JUSTIF_BROKER_URL")
+    broker = pipe.settings.broker_url
     with _Bar(not no_progress_bar, total, "revalidation") as bar:
         bar.set(done)
         if broker:

@@ -47,7 +47,7 @@ run: setup
 
 # the whole suite on SQLite, then the database-facing tests again on a real PostgreSQL
 # server that the test session starts (tests/services.py)
-PG_TESTS := tests/web tests/test_revalidate.py tests/test_celery.py
+PG_TESTS := tests/web tests/test_revalidate.py tests/test_retention.py tests/test_celery.py
 
 test: setup test-deps
 	$(BIN)/ruff check .

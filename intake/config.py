@@ -28,6 +28,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "ocr_timeout_s": (1, 600),
     "child_jobs": (1, 10_000),
     "lease_s": (0, 86_400),
+    "retention_identity_days": (0, 3_650),
 }
 
 
@@ -63,6 +64,9 @@ class Settings:
     lease_s: float = 0.0
     # Celery broker (Redis); empty: checks run in the in-process pool
     broker_url: str = ""
+    # identity documents are deleted this many days after the decision on them
+    # (the appeal window); the decision, findings and extracted fields are kept
+    retention_identity_days: int = 30
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))

@@ -251,6 +251,9 @@ class PieceVersion(Base):
     explained_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     # a repaired copy offered to the student (photo): sha256, preview, actions, state
     fix: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # retention (security.md §8): the bytes are deleted, the record, report and
+    # decision stay
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
     piece: Mapped[Piece] = relationship(back_populates="versions")
     runs: Mapped[list[CheckRun]] = relationship(back_populates="version", order_by="CheckRun.id")

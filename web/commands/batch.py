@@ -226,4 +226,28 @@ def worker_cmd(concurrency: int | None, loglevel: str, celery_args: tuple[str, .
     app.worker_main(argv)
 
 
-COMMANDS = [revalidate_cmd, worker_cmd]
+@click.command("purge")
+@click.option("--dry-run", is_flag=True, help="List what would be deleted, delete nothing.")
+def purge_cmd(dry_run: bool) -> None:
+    """Supprime les pièces d’identité conservées au-delà du délai après décision.
+
+    Le délai est JUSTIF_RETENTION_IDENTITY_DAYS (30 jours par défaut) ; la décision, le
+    rapport et les champs extraits sont conservés, seuls les fichiers sont supprimés.
+    """
+    from intake.retention import purge
+
+    pipe = _pipeline()
+    if not pipe.db.has_schema():
+        click.echo("Base de données absente : lancez d’abord `justif init-db`.", err=True)
+        sys.exit(1)
+    rep = purge(pipe, dry_run=dry_run)
+    verb = "à supprimer" if dry_run else "supprimée(s)"
+    click.echo(
+        f"{len(rep.versions)} version(s) de pièce d’identité {verb} "
+        f"(délai {pipe.settings.retention_identity_days} j après décision) ; "
+        f"{rep.blobs_deleted} fichier(s) effacé(s), {rep.blobs_kept} conservé(s) car "
+        "utilisé(s) ailleurs."
+    )
+
+
+COMMANDS = [revalidate_cmd, worker_cmd, purge_cmd]

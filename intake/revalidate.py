@@ -120,6 +120,7 @@ def select_versions(pipe: Pipeline, selection: Selection, ruleset: str) -> list[
         .where(
             Student.cancelled.is_(False),  # a cancelled enrolment is frozen (domain.md §7)
             PieceVersion.state.in_([ProcessingState.DONE, ProcessingState.FAILED]),
+            PieceVersion.purged_at.is_(None),  # bytes deleted after retention
         )
         .order_by(Piece.id)
         .options(

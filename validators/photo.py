@@ -330,29 +330,46 @@ def keep_faces(boxes: Sequence[Box], ignore_below: float) -> tuple[tuple[Box, ..
 
 
 def locate(rgb: np.ndarray, detector: Any, profile: Profile) -> Located:
-    """Faces upright, else the quarter turn whose largest face is the largest. A small
-    upright "face" (head under ``retry_turns_below`` of the height: often a false
-    detection in hair or clothes of a photo lying on its side) also gets the turns
-    tried; then a face with a pair of eyes beats one without, and a larger face a
-    smaller one (upright wins a tie)."""
+    """Faces upright, else the quarter turn whose largest face is the largest.
+
+    Quick looks first (one cascade: upright, then each turn), the thorough search
+    (every cascade, equalised) only when the quick looks found nothing. A small upright
+    "face" (head under ``retry_turns_below`` of the height: often a false detection in
+    the hair or clothes of a photo lying on its side) also gets the turns tried; then a
+    face with a pair of eyes beats one without, and a larger face a smaller one
+    (upright wins a tie)."""
     det = profile["detector"]
     ignore = float(det["ignore_faces_below"])
     smallest = float(det["min_face_fraction"])
-    faces, ignored = keep_faces(detector.faces(rgb, min_fraction=smallest), ignore)
-    upright = Located(0, faces, ignored)
-    if not profile["faces"].get("try_rotations", True):
+    small_head = float(det["retry_turns_below"]) * rgb.shape[0]
+    rotate = bool(profile["faces"].get("try_rotations", True))
+    gray = pix.grey(rgb)
+
+    def look(turns: int, thorough: bool) -> Located:
+        image = pix.turn(gray, turns) if turns else gray
+        found, dropped = keep_faces(
+            detector.faces(image, min_fraction=smallest, thorough=thorough), ignore
+        )
+        return Located(turns, found, dropped)
+
+    def convincing(located: Located) -> bool:
+        return bool(located.faces) and (
+            located.faces[0][3] * float(det["head_factor"]) >= small_head
+        )
+
+    upright = look(0, False)
+    turned: list[Located] = []
+    if rotate and not convincing(upright):
+        turned = [c for c in (look(t, False) for t in (1, 2, 3)) if c.faces]
+    if not upright.faces and not turned:
+        upright = look(0, True)
+        if rotate and not convincing(upright):
+            turned = [c for c in (look(t, True) for t in (1, 2, 3)) if c.faces]
+    if not turned:
         return upright
-    small = float(det["retry_turns_below"]) * rgb.shape[0]
-    if faces and faces[0][3] * float(det["head_factor"]) >= small:
-        return upright
-    candidates = [upright]
-    for turns in (1, 2, 3):
-        turned = pix.turn(rgb, turns)
-        found, dropped = keep_faces(detector.faces(turned, min_fraction=smallest), ignore)
-        if found:
-            candidates.append(Located(turns, found, dropped))
-    if len(candidates) == 1 or (not faces and len(candidates) == 2):
-        return candidates[-1]
+    if not upright.faces and len(turned) == 1:
+        return turned[0]
+    candidates = [upright, *turned]
 
     def score(located: Located) -> tuple[int, int, int]:
         if not located.faces:

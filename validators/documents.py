@@ -267,11 +267,12 @@ def birth_date_on(text: DocumentText) -> dt.date | None:
 
 
 def code_readings(
-    text: DocumentText, ctx: Context, specs: Sequence[FieldSpec]
+    text: DocumentText, ctx: Context, specs: Sequence[FieldSpec], *, always_reread: bool = False
 ) -> dict[str, list[Reading]]:
     """Every reading of each code field: the text after its label (text layer or page
-    OCR) and, for OCR, the same field re-read on its crop (one engine call for all the
-    fields), each with what the glyph shapes on the crop say of its characters."""
+    OCR), with what the glyph shapes on the field's crop say of its characters; a
+    field whose page reading is not settled (key, glyph count, confusable characters)
+    is read again on its crop (one engine call for all such fields)."""
     source = source_of(text)
     hits = {spec.name: ocr_fields.find(text, spec)[:1] for spec in specs}
     out: dict[str, list[Reading]] = {
@@ -279,18 +280,40 @@ def code_readings(
     }
     if source.exact:
         return out
-    located = [h for found in hits.values() for h in found if h.source == ocr_fields.OCR]
-    if not located:
-        return out
-    rereads = ocr_fields.reread(text, located, ctx.ocr)
+    crops = {name: ocr_fields.hit_crop(text, found[0]) for name, found in hits.items() if found}
+    for name, crop in crops.items():
+        out[name] = [_with_shape(r, name, crop) for r in out[name]]
+    pending = [
+        (name, crop)
+        for name, crop in crops.items()
+        if crop is not None and (always_reread or not _settled(name, out[name]))
+    ]
     specs_by_name = {spec.name: spec for spec in specs}
-    for name, again in rereads.items():
+    for name, again in ocr_fields.read_crops(pending, ctx.ocr).items():
         if again.text:
-            out[name].append(
-                Reading(_code_part(again.text, specs_by_name[name]), Source.OCR, "field")
-            )
-        out[name] = [_with_shape(r, name, again.crop) for r in out[name]]
+            reading = Reading(_code_part(again.text, specs_by_name[name]), Source.OCR, "field")
+            out[name].append(_with_shape(reading, name, again.crop))
     return out
+
+
+def _settled(name: str, readings: Sequence[Reading]) -> bool:
+    """Would a second reading add nothing? True for an INE whose page reading is proven
+    by its key, and for a CVEC number whose page reading fits the pattern and matches
+    the glyphs one to one. (What only the glyph shapes can confirm, a second reading
+    cannot: the crop is the same.)"""
+    from validators.identifiers import CVEC_PATTERN, check_ine, ocr_code, split_cvec_reading
+
+    if not readings:
+        return False
+    first = readings[0]
+    if name == "ine":
+        code = first.corrected(normalize_ine(ocr_code(first.text)))
+        check = check_ine(code, Source.OCR)
+        return check.valid and check.result is Result.PASS
+    body = first.corrected(split_cvec_reading(ocr_code(first.text)).normalized)
+    return (
+        bool(CVEC_PATTERN.match(body)) and first.shape is not None and len(first.shape) == len(body)
+    )
 
 
 def _code_part(text: str, spec: FieldSpec) -> str:

@@ -1311,7 +1311,11 @@ def decide_cvec(readings: Iterable[Reading]) -> CvecReading | None:
         for i, c in enumerate(value)
         if c in CONFUSABLE_CHARS
     )
-    confident = len(votes) == 1 and len(votes[value]) >= 2 and confirmed
+    # two readings agree, or one whose glyphs match it one to one (same count)
+    backed = len(votes[value]) >= 2 or any(
+        r.shape is not None and len(r.shape) == len(value) for r in votes[value]
+    )
+    confident = len(votes) == 1 and backed and confirmed
     raw = votes[value][0].text
     return CvecReading(
         value, suffix, confident, Source.OCR, True, alternatives=tuple(ranked[1:]), read=raw

@@ -145,7 +145,7 @@ def fix(
             sides=", ".join(plan.missing),
             missing=dict(plan.missing),
         )
-    x, y, w, h = plan.box
+    _, _, w, h = plan.box
     if w < pixels["warn_width"] or h < pixels["warn_height"]:
         return _refusal(
             PhotoCode.FIX_SMALL,
@@ -159,20 +159,16 @@ def fix(
         rgb = pix.rotate_about(rgb, rotation, centre)
         actions.append(f"Photo redressée de {abs(rotation):.0f}° : la tête était penchée.")
     plan = _settle(rgb, plan, prof, detector, rotation=rotation, centre=centre)
-    x, y, w, h = plan.box
+    h = plan.box[3]
     detail.update(crop=list(plan.box), head_ratio=plan.head_ratio)
-    crop = rgb[y : y + h, x : x + w]
-    out_h = min(h, int(fix_rules["max_height"]))
-    out_w = round(out_h * float(fix_rules["width_mm"]) / float(fix_rules["height_mm"]))
     actions.append(
         f"Photo recadrée au format {fix_rules['width_mm']} × {fix_rules['height_mm']} : "
         f"la tête occupe {round(100 * plan.head_ratio)} % de la hauteur, visage centré."
     )
-    image = Image.fromarray(crop)
-    if (out_w, out_h) != image.size:
-        image = image.resize((out_w, out_h), Image.Resampling.LANCZOS)
-        if out_h < h:
-            actions.append(f"Photo réduite à {out_w} × {out_h} pixels.")
+    image, _ = _render(rgb, plan, prof)
+    out_w, out_h = image.size
+    if out_h < h:
+        actions.append(f"Photo réduite à {out_w} × {out_h} pixels.")
     size = write_jpeg(image, out, max_bytes=max_bytes)
     detail.update(size=[out_w, out_h], bytes=size)
     return {"ok": True, "actions": actions, "reason": None, "message": "", "detail": detail}
@@ -190,6 +186,27 @@ def _framed(width: int, height: int, head: Any, prof: Any) -> bool:
     )
 
 
+def _render(rgb: Any, plan: Any, prof: Any, quality: int = 90) -> Any:
+    """The photo as it will be written: cropped, reduced to ``max_height`` at most,
+    and through a JPEG round trip (what the checker will read back)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    fix_rules = prof["fix"]
+    x, y, w, h = plan.box
+    image = Image.fromarray(rgb[y : y + h, x : x + w])
+    out_h = min(h, int(fix_rules["max_height"]))
+    out_w = round(out_h * float(fix_rules["width_mm"]) / float(fix_rules["height_mm"]))
+    if (out_w, out_h) != image.size:
+        image = image.resize((out_w, out_h), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    with Image.open(buffer) as reread:
+        return image, np.asarray(reread.convert("RGB"))
+
+
 def _settle(
     rgb: Any,
     plan: Any,
@@ -198,36 +215,49 @@ def _settle(
     *,
     rotation: float,
     centre: tuple[float, float] | None,
+    rounds: int = 2,
+    tolerance: float = 0.01,
 ) -> Any:
-    """Measure the head on the cropped result as the checker will, and correct the
-    crop once if it landed off target (a Haar box on a new framing differs by a few
-    per cent). The corrected crop must still fit; otherwise the first one stays."""
+    """Measure the head on the result as the checker will read it, and correct the
+    crop (at most ``rounds`` times) while it is off target by more than ``tolerance``
+    (a Haar box on a new framing differs by a few per cent). A corrected crop must
+    still fit and stay large enough; otherwise the last good one stays."""
     from validators import photo as rules
 
-    x, y, w, h = plan.box
-    crop = rgb[y : y + h, x : x + w]
-    located = rules.locate(crop, detector, prof)
-    if len(located.faces) != 1 or located.turns:
-        return plan
-    face = located.faces[0]
-    eyes = rules.eye_pair(
-        detector.eyes(crop, face, enough=lambda found: rules.eyes_settled(found, face)), face
-    )
-    head = rules.Head.of(face, prof, eyes)
-    measured = head.height / h
-    target = float(prof["fix"]["head_ratio"])
-    if abs(measured - target) <= 0.015:
-        return plan
-    # the same head in the full image, then a new plan around it
-    full_face = (face[0] + x, face[1] + y, face[2], face[3])
-    full_eyes = tuple((ex + x, ey + y) for ex, ey in eyes)
-    height, width = rgb.shape[:2]
-    again = rules.crop_plan(
-        width, height, full_face, prof, eyes=full_eyes, rotation=rotation, centre=centre
-    )
     pixels = prof["pixels"]
-    big_enough = again.box[2] >= pixels["warn_width"] and again.box[3] >= pixels["warn_height"]
-    return again if again.fits and big_enough else plan
+    target = float(prof["fix"]["head_ratio"])
+    height, width = rgb.shape[:2]
+    for _ in range(rounds):
+        x, y, _, h = plan.box
+        _, seen = _render(rgb, plan, prof)
+        factor = h / seen.shape[0]  # output pixels → crop pixels
+        located = rules.locate(seen, detector, prof)
+        if len(located.faces) != 1 or located.turns:
+            return plan
+        face = located.faces[0]
+        eyes = rules.eye_pair(
+            detector.eyes(seen, face, enough=lambda found, f=face: rules.eyes_settled(found, f)),
+            face,
+        )
+        head = rules.Head.of(face, prof, eyes)
+        if abs(head.height / seen.shape[0] - target) <= tolerance:
+            return plan
+        # the same head in the full image, then a new plan around it
+        full_face = (
+            round(face[0] * factor) + x,
+            round(face[1] * factor) + y,
+            round(face[2] * factor),
+            round(face[3] * factor),
+        )
+        full_eyes = tuple((ex * factor + x, ey * factor + y) for ex, ey in eyes)
+        again = rules.crop_plan(
+            width, height, full_face, prof, eyes=full_eyes, rotation=rotation, centre=centre
+        )
+        large = again.box[2] >= pixels["warn_width"] and again.box[3] >= pixels["warn_height"]
+        if not (again.fits and large) or again.box == plan.box:
+            return plan
+        plan = again
+    return plan
 
 
 # ---------------------------------------------------------------- parent side

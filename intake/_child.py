@@ -82,6 +82,20 @@ def _configure_parsers() -> None:
         pass
 
 
+def _refuse_network() -> None:
+    """Defence in depth when no network namespace isolates the child: no Python code
+    here may open a connection (a PDF's /URI, /GoToR or /Launch never reaches out)."""
+    import socket
+
+    def blocked(*_: Any, **__: Any) -> Any:
+        raise OSError("network disabled in the sandbox")
+
+    socket.socket.connect = blocked  # type: ignore[method-assign]
+    socket.socket.connect_ex = blocked  # type: ignore[method-assign]
+    socket.create_connection = blocked  # type: ignore[assignment]
+    socket.getaddrinfo = blocked  # type: ignore[assignment]
+
+
 def _resolve(target: str) -> Any:
     import importlib
 
@@ -98,6 +112,7 @@ def main() -> int:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     _configure_parsers()
+    _refuse_network()
     allow_call = os.environ.get("JUSTIF_SANDBOX_ALLOW_CALL") == "1"
     ops = dict(OPS)
     if allow_call:  # tests only: replace an op by a misbehaving target
@@ -128,6 +143,7 @@ def main() -> int:
                 "recycle": True,
             }
         reply["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        reply["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         try:
             text = json.dumps(reply)
         except (TypeError, ValueError) as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import shutil
 import time
 from collections.abc import Mapping
@@ -27,6 +28,7 @@ from validators.codes import FileCode
 from validators.verdict import Finding, Level, Result, Verdict, finding
 
 _CHUNK = 64 * 1024
+log = logging.getLogger("justif.intake")
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,10 @@ def receive(
         spool = _spool(stream, work / "upload", settings.max_bytes)
 
         def done(findings: list[Finding], **extra: Any) -> Received:
+            blocking = [str(f.code) for f in findings if f.blocks]
+            if blocking:
+                # the class of refusal only: never the client's name or file content
+                log.info("upload refused (%s): %s", kind, ",".join(blocking))
             return Received(
                 verdict=Verdict.of(findings),
                 declared_name=declared_name,

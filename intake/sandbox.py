@@ -14,9 +14,11 @@ once); any failure replaces it at once.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
@@ -88,12 +90,35 @@ def child_environment(limits: Limits, extra: dict[str, str] | None = None) -> di
     }
     # the two JUSTIF_SANDBOX_* switches exist for tests that must slow or break a
     # child inside a real worker; the child honours them only together
-    for name in ("TESSDATA_PREFIX", "JUSTIF_CHILD_STDERR", "JUSTIF_SANDBOX_ALLOW_CALL",
-                 "JUSTIF_SANDBOX_TEST_OPS"):
+    for name in (
+        "TESSDATA_PREFIX",
+        "JUSTIF_CHILD_STDERR",
+        "JUSTIF_SANDBOX_ALLOW_CALL",
+        "JUSTIF_SANDBOX_TEST_OPS",
+    ):
         if name in os.environ:
             env[name] = os.environ[name]
     env.update(extra or {})
     return env
+
+
+@functools.cache
+def network_isolation() -> tuple[str, ...]:
+    """``unshare --net --`` when this machine lets us give the child an empty network
+    namespace (root, or user namespaces allowed), else nothing: the child then only
+    has its Python-level socket guard. ``JUSTIF_SANDBOX_NETNS=0`` turns it off."""
+    if os.environ.get("JUSTIF_SANDBOX_NETNS") == "0":
+        return ()
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return ()
+    try:
+        probe = subprocess.run(
+            [unshare, "--net", "--", "true"], capture_output=True, timeout=5, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    return (unshare, "--net", "--") if probe.returncode == 0 else ()
 
 
 class Sandbox:
@@ -111,6 +136,7 @@ class Sandbox:
         self.extra_env = extra_env or {}
         self._proc: subprocess.Popen[bytes] | None = None
         self._jobs = 0
+        self.last_maxrss_kb = 0  # the child's peak resident memory after the last request
         self._lock = threading.Lock()
 
     # -- lifecycle -----------------------------------------------------------------
@@ -136,7 +162,7 @@ class Sandbox:
     def _start(self) -> subprocess.Popen[bytes]:
         stderr = None if os.environ.get("JUSTIF_CHILD_STDERR") == "inherit" else subprocess.DEVNULL
         proc = subprocess.Popen(
-            [sys.executable, "-m", "intake._child"],
+            [*network_isolation(), sys.executable, "-m", "intake._child"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=stderr,
@@ -180,6 +206,7 @@ class Sandbox:
                 self._proc = None
                 _kill_group(proc)
                 raise
+            self.last_maxrss_kb = int(reply.get("maxrss_kb") or 0)
             if reply.get("recycle"):
                 self.close()
         if reply.get("ok"):

@@ -53,3 +53,10 @@ def slow_check(**kwargs: Any) -> Any:
 
     time.sleep(2)
     return check(**kwargs)
+
+
+def connect_out(*, port: int, **_: Any) -> str:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=2):
+        return "connected"

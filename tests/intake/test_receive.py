@@ -140,3 +140,53 @@ def test_client_names_never_reach_the_filesystem(settings, sandbox):
         )
         assert received.stored.parent.parent.parent == settings.data_dir / "blobs"
     assert not (settings.data_dir.parent / "etc").exists()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "cni.php%00.jpg.php",
+        "cni.PDF ",
+        "scan.pdf.",
+        "photo.jpg.php",
+        "x.svg",
+        "x.html",
+        "x.docx",
+        "x.php",
+    ],
+)
+def test_name_gate(name, settings, sandbox):
+    received = receive(io.BytesIO(badfiles.pdf()), name, "cvec", settings=settings, sandbox=sandbox)
+    assert received.verdict.codes == ["file.extension"]
+
+
+def test_refusals_are_logged_by_class_without_client_text(settings, sandbox, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="justif.intake")
+    receive(
+        io.BytesIO(badfiles.HTML),
+        "<script>evil</script>.pdf",
+        "cvec",
+        settings=settings,
+        sandbox=sandbox,
+    )
+    assert "file.unsupported_type" in caplog.text
+    assert "evil" not in caplog.text and "<script>" not in caplog.text
+
+
+def test_embedded_file_names_are_never_written(settings, sandbox):
+    receive(
+        io.BytesIO(badfiles.pdf_with_attachment()),
+        "a.pdf",
+        "cvec",
+        settings=settings,
+        sandbox=sandbox,
+    )
+    assert not [p for p in settings.data_dir.rglob("*") if "payload" in p.name]
+
+
+def test_libmagic_is_recent_enough():
+    import magic
+
+    assert magic.version() >= 543  # CVE-2022-48554 fixed in 5.43 (security.md §5.3)

@@ -95,3 +95,52 @@ def test_receive_turns_a_hang_into_a_rejection(tmp_path):
     assert str(received.verdict.outcome) == "rejected"
     assert received.stored is None
     assert time.perf_counter() - started < 5
+
+
+def test_the_child_cannot_reach_the_network():
+    import socket
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    server.settimeout(3)
+    port = server.getsockname()[1]
+    accepted = []
+
+    def accept() -> None:
+        try:
+            accepted.append(server.accept())
+        except OSError:
+            pass
+
+    t = threading.Thread(target=accept)
+    t.start()
+    with (
+        Sandbox(Limits(timeout_s=10), extra_env=ALLOW) as box,
+        pytest.raises(SandboxFailure) as caught,
+    ):
+        box.run("call", {"port": port}, target="tests.sandbox_targets:connect_out")
+    t.join()
+    server.close()
+    assert not accepted
+    assert "network" in caught.value.detail["reason"] or "Errno" in caught.value.detail["reason"]
+
+
+def test_pixel_bomb_is_refused_with_little_memory(tmp_path):
+    from tests import badfiles
+
+    settings = Settings(data_dir=tmp_path)
+    with Sandbox(Limits()) as box:
+        box.run("ping")  # a warm child, as in the service
+        started = time.perf_counter()
+        received = receive(
+            io.BytesIO(badfiles.jpeg_declaring(40000, 40000)),
+            "x.jpg",
+            "photo",
+            settings=settings,
+            sandbox=box,
+        )
+        assert time.perf_counter() - started < 1.0
+        assert received.verdict.codes == ["image.too_large"]
+        assert box.last_maxrss_kb < 200 * 1024

@@ -23,6 +23,7 @@ turns that into an *inconclusive* finding.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import statistics
@@ -690,6 +691,7 @@ class Glyph:
     left_bottom: float  # leftmost ink (÷ width), rows 80–95 %
     left_wobble: float  # spread of the leftmost ink, rows 10–45 %
     slant: float  # top third's ink centre minus the bottom third's (÷ width)
+    span: float = 1.0  # mean width of a row's ink (÷ width): small for a thin stroke
 
 
 def _leftmost(mask: Any, a: float, b: float) -> Any:
@@ -700,50 +702,97 @@ def _leftmost(mask: Any, a: float, b: float) -> Any:
     return np.array([np.argmax(r) / w if r.any() else 1.0 for r in rows])
 
 
+def _components(ink: Any) -> list[list[tuple[int, int, int]]]:
+    """8-connected components of a boolean image as lists of runs (row, x0, x1):
+    runs of ink per row, joined with the overlapping runs of the row above. (Plain
+    numpy and Python: OpenCV would add ~300 MB of address space to the limited child.)"""
+    import numpy as np
+
+    padded = np.zeros((ink.shape[0], ink.shape[1] + 2), dtype=np.int8)
+    padded[:, 1:-1] = ink
+    edges = np.diff(padded, axis=1)
+    runs: list[tuple[int, int, int]] = []
+    by_row: list[list[int]] = []
+    for y in range(ink.shape[0]):
+        starts = np.nonzero(edges[y] == 1)[0]
+        ends = np.nonzero(edges[y] == -1)[0]
+        ids = []
+        for x0, x1 in zip(starts.tolist(), ends.tolist(), strict=True):
+            ids.append(len(runs))
+            runs.append((y, x0, x1))
+        by_row.append(ids)
+    parent = list(range(len(runs)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for y in range(1, len(by_row)):
+        above = by_row[y - 1]
+        j = 0
+        for i in by_row[y]:
+            _, x0, x1 = runs[i]
+            while j < len(above) and runs[above[j]][2] < x0:  # ends before (8-connected)
+                j += 1
+            k = j
+            while k < len(above) and runs[above[k]][1] <= x1:
+                a, b = root(i), root(above[k])
+                if a != b:
+                    parent[a] = b
+                k += 1
+    groups: dict[int, list[tuple[int, int, int]]] = {}
+    for i, run in enumerate(runs):
+        groups.setdefault(root(i), []).append(run)
+    return list(groups.values())
+
+
 def glyphs_of(crop: Any) -> list[Glyph]:
-    """The glyphs of a one-line crop, left to right: columns of ink separated by blank
-    columns, each cut to its main band of rows; specks dropped. (Plain numpy: OpenCV
-    would add ~300 MB of address space to the limited child.)"""
+    """The glyphs of a one-line crop, left to right: connected ink components, specks
+    dropped, pieces stacked above each other (accents, dots) joined."""
     import numpy as np
 
     arr = np.asarray(_grey(crop), dtype=np.uint8)
     if arr.size == 0:
         return []
     ink = arr < min(otsu(arr), 200)
-    cols = ink.sum(axis=0)
-    spans: list[tuple[int, int]] = []
-    start = None
-    for x, n in enumerate(cols):
-        if n and start is None:
-            start = x
-        elif not n and start is not None:
-            spans.append((start, x))
-            start = None
-    if start is not None:
-        spans.append((start, len(cols)))
     boxes = []
-    for x0, x1 in spans:
-        part = ink[:, x0:x1]
-        rows = np.nonzero(part.any(axis=1))[0]
-        if rows.size == 0:
-            continue
-        # main band: the longest run of inked rows (gaps of 2 rows bridged)
-        runs: list[list[int]] = [[int(rows[0]), int(rows[0])]]
-        for y in rows[1:]:
-            if y - runs[-1][1] <= 3:
-                runs[-1][1] = int(y)
-            else:
-                runs.append([int(y), int(y)])
-        y0, y1 = max(runs, key=lambda r: r[1] - r[0])
-        boxes.append((x0, y0, x1 - x0, y1 - y0 + 1, int(part[y0 : y1 + 1].sum())))
+    for comp in _components(ink):
+        ys = [r[0] for r in comp]
+        x0 = min(r[1] for r in comp)
+        x1 = max(r[2] for r in comp)
+        area = sum(r[2] - r[1] for r in comp)
+        boxes.append([x0, min(ys), x1, max(ys) + 1, area, comp])
     if not boxes:
         return []
-    heights = sorted(b[3] for b in boxes)
+    heights = sorted(b[3] - b[1] for b in boxes)
     tall = heights[len(heights) * 3 // 4]
-    kept = [b for b in boxes if b[3] >= 0.4 * tall and b[4] >= max(6, 0.03 * tall * tall)]
+    boxes = [b for b in boxes if b[4] >= max(6, 0.02 * tall * tall)]
+    boxes.sort(key=lambda b: b[0])
+    merged: list[list[Any]] = []
+    for b in boxes:
+        if merged:
+            m = merged[-1]
+            x_overlap = min(m[2], b[2]) - max(m[0], b[0])
+            y_overlap = min(m[3], b[3]) - max(m[1], b[1])
+            narrow = min(m[2] - m[0], b[2] - b[0])
+            short = min(m[3] - m[1], b[3] - b[1])
+            if x_overlap > 0.5 * narrow and y_overlap < 0.3 * short:  # stacked pieces
+                m[0], m[1] = min(m[0], b[0]), min(m[1], b[1])
+                m[2], m[3] = max(m[2], b[2]), max(m[3], b[3])
+                m[4] += b[4]
+                m[5] = m[5] + b[5]
+                continue
+        merged.append(b)
     out = []
-    for x0, y0, w, h, _ in kept:
-        mask = ink[y0 : y0 + h, x0 : x0 + w]
+    for x0, y0, x1, y1, _area, comp in merged:
+        if y1 - y0 < 0.4 * tall:
+            continue
+        h, w = y1 - y0, x1 - x0
+        mask = np.zeros((h, w), dtype=bool)
+        for y, a, b in comp:
+            mask[y - y0, a - x0 : b - x0] = True
         third = max(1, h // 3)
         positions = np.arange(w)
 
@@ -760,14 +809,28 @@ def glyphs_of(crop: Any) -> list[Glyph]:
                 left_bottom=float(_leftmost(mask, 0.8, 0.95).mean()),
                 left_wobble=float(_leftmost(mask, 0.1, 0.45).std()),
                 slant=centre(mask[:third]) - centre(mask[-third:]),
+                span=_row_span(mask),
             )
         )
     return out
 
 
+def _row_span(mask: Any) -> float:
+    import numpy as np
+
+    rows = mask[mask.any(axis=1)]
+    if rows.size == 0:
+        return 1.0
+    width = mask.shape[1]
+    first = rows.argmax(axis=1)
+    last = width - 1 - rows[:, ::-1].argmax(axis=1)
+    return float(np.mean((last - first + 1) / width))
+
+
 def _is_slash(g: Glyph, cap: float) -> bool:
+    """A thin stroke rising to the right: its rows are short and move right."""
     _, _, w, h = g.box
-    return w < 0.75 * h and g.slant > 0.25 and h > 0.7 * cap
+    return w < 0.8 * h and g.slant > 0.45 and g.span < 0.5 and h > 0.7 * cap
 
 
 def _decide(group: str, g: Glyph, ratio: float | None, cap: float) -> str | None:
@@ -835,7 +898,7 @@ def arbitrate(crop: Any, reading: str) -> list[str | None] | None:
     cap = statistics.median(g.box[3] for g in code)
     digits = [g.box[2] for g, c in zip(code, reading, strict=True) if c in "2345679"]
     ref = statistics.median(digits) if len(digits) >= 2 else None
-    if ref is not None and not _proportional(code, reading, ref):
+    if ref is not None and not _proportional(code):
         # a monospaced face: widths say nothing (O and 0 have the same advance)
         ref = None
     out: list[str | None] = []
@@ -849,18 +912,21 @@ def arbitrate(crop: Any, reading: str) -> list[str | None] | None:
     return out
 
 
-def _proportional(code: Sequence[Glyph], reading: str, ref: float) -> bool:
-    """Do the letters' widths differ from the digits' (a proportional face)? Checked on
-    the letters outside the confusable pairs; a code without such letters is taken as
-    proportional (its O/0 decisions matter only where a check key also looks)."""
-    letters = [
-        g.box[2] / ref
-        for g, c in zip(code, reading, strict=True)
-        if c.isalpha() and c not in PAIRS and c not in "J"
-    ]
-    if letters:
-        return any(r > 1.12 or r < 0.85 for r in letters)
-    return True
+def _proportional(code: Sequence[Glyph]) -> bool:
+    """Is the face proportional? In a monospaced face every glyph sits on the same
+    pitch (centre to centre), O as wide as 0; in a proportional one the pitch follows
+    the letters' widths. Measured inside the groups of the code (spaces left out)."""
+    centres = [g.box[0] + g.box[2] / 2 for g in code]
+    pitches = [b - a for a, b in itertools.pairwise(centres)]
+    if len(pitches) < 3:
+        return False
+    typical = statistics.median(pitches)
+    inside = [p for p in pitches if p < 1.5 * typical]
+    if len(inside) < 3:
+        return False
+    spread = statistics.pstdev(inside) / statistics.fmean(inside)
+    # measured: monospaced faces ≤ 0.08, proportional codes with letters ≥ 0.13 (p10)
+    return spread > 0.10
 
 
 def code_glyphs(crop: Any) -> list[Glyph]:

@@ -378,11 +378,11 @@ def _flatten(row: Row) -> list[tuple[str, int]]:
     return out
 
 
-def _find_label(row: Row, label: tuple[str, ...]) -> int | None:
+def _find_label(row: Row, label: tuple[str, ...], *, start_only: bool = False) -> int | None:
     """Index of the first word after ``label`` on ``row``, or None."""
     flat = _flatten(row)
     n = len(label)
-    for start in range(len(flat) - n + 1):
+    for start in range(len(flat) - n + 1 if not start_only else min(1, len(flat) - n + 1)):
         if all(_close(flat[start + k][0], label[k]) for k in range(n)):
             return flat[start + n - 1][1] + 1
     return None
@@ -403,6 +403,7 @@ class FieldSpec:
     code: bool = True
     next_row: bool = True
     accept: Callable[[str], bool] | None = None  # a last check on the matched value
+    start_only: bool = False  # the label must open its row ("Nom :", not "au nom de")
 
 
 @dataclass(frozen=True)
@@ -433,7 +434,7 @@ def find(text: DocumentText, spec: FieldSpec) -> list[FieldHit]:
         for label in spec.labels:
             tokens = _label_tokens(label)
             for i, row in enumerate(rows):
-                after = _find_label(row, tokens)
+                after = _find_label(row, tokens, start_only=spec.start_only)
                 if after is None:
                     continue
                 candidates = [(row, after)]

@@ -246,7 +246,7 @@ def _is_upper(token: str) -> bool:
 
 
 def _first_value(text: DocumentText, labels: Sequence[str]) -> str | None:
-    spec = FieldSpec("name", tuple(labels), _ANY, code=False, next_row=False)
+    spec = FieldSpec("name", tuple(labels), _ANY, code=False, next_row=False, start_only=True)
     for hit in _hits(text, spec):
         value = _clean_name(hit.value)
         if value and any(c.isalpha() for c in value):

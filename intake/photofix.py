@@ -175,15 +175,20 @@ def fix(
 
 
 def _framed(width: int, height: int, head: Any, prof: Any) -> bool:
-    """True when the photo already meets the profile's framing: aspect, head size and
-    centring pass (photo-fix then leaves it as it is)."""
+    """True when the photo already meets the profile's framing: aspect, head size,
+    centring and (when the profile asks) eye line pass (photo-fix then leaves it as
+    it is)."""
     from validators import photo as rules
 
-    return (
+    framed = (
         rules.grade(width / height, prof["aspect"]) is None
         and rules.grade(head.height / height, prof["head_size"]) is None
         and rules.grade(abs(head.centre_x - width / 2) / width, prof["centring"]) is None
     )
+    if framed and prof["eye_line"].get("enabled", False):
+        # the eye line sits at mid-head (the calibration of the head estimate)
+        framed = rules.grade((head.crown + head.chin) / 2 / height, prof["eye_line"]) is None
+    return framed
 
 
 def _render(rgb: Any, plan: Any, prof: Any, quality: int = 90) -> Any:

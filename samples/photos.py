@@ -354,6 +354,15 @@ def _wrong_aspect(src: Source, rng: Any) -> np.ndarray:
     return _white(src, rng, 810, 810, head=0.70, crown=0.08)
 
 
+def _no_face(src: Source, rng: Any) -> np.ndarray:
+    # the camera aimed too low: only the neck and shoulders are in the frame
+    return _white(src, rng, head=0.75, crown=-0.80)
+
+
+def _head_low(src: Source, rng: Any) -> np.ndarray:
+    return _white(src, rng, head=0.62, crown=0.24)
+
+
 def _tilted(src: Source, rng: Any) -> np.ndarray:
     import cv2
 
@@ -525,6 +534,21 @@ VARIANTS: tuple[Variant, ...] = (
         allowed=("photo.head_size",),
         repair="ok",
         note="square",
+    ),
+    Variant(
+        "no_face",
+        _no_face,
+        _both("photo.no_face"),
+        repair="photo.no_face",
+        note="framed below the chin: neck and shoulders only",
+    ),
+    Variant(
+        "head_low",
+        _head_low,
+        {"university": (), "ants": ("photo.eye_line", "photo.head_size", _BG)},
+        repair="ok",
+        note="head 62 %, crown 24 % below the top: eyes at ~56 % of the height",
+        tags=("compliant",),
     ),
     Variant(
         "tilted",

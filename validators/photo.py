@@ -335,9 +335,9 @@ def locate(rgb: np.ndarray, detector: Any, profile: Profile) -> Located:
     Quick looks first (one cascade: upright, then each turn), the thorough search
     (every cascade, equalised) only when the quick looks found nothing. A small upright
     "face" (head under ``retry_turns_below`` of the height: often a false detection in
-    the hair or clothes of a photo lying on its side) also gets the turns tried; then a
-    face with a pair of eyes beats one without, and a larger face a smaller one
-    (upright wins a tie)."""
+    the hair or clothes of a photo lying on its side) also gets the turns tried. A face
+    found only after turning counts only with a pair of eyes; then a face with eyes
+    beats one without, and a larger face a smaller one (upright wins a tie)."""
     det = profile["detector"]
     ignore = float(det["ignore_faces_below"])
     smallest = float(det["min_face_fraction"])
@@ -357,29 +357,34 @@ def locate(rgb: np.ndarray, detector: Any, profile: Profile) -> Located:
             located.faces[0][3] * float(det["head_factor"]) >= small_head
         )
 
+    def has_eyes(located: Located) -> bool:
+        image = pix.turn(rgb, located.turns) if located.turns else rgb
+        face = located.faces[0]
+        return bool(eye_pair(detector.eyes(image, face), face))
+
+    def turned_faces(thorough: bool) -> list[Located]:
+        # a face seen only after turning must show a pair of eyes: clothes, hair or a
+        # neck turned sideways sometimes pass for a face, eyes rarely do
+        found = [c for c in (look(t, thorough) for t in (1, 2, 3)) if c.faces]
+        return [c for c in found if has_eyes(c)]
+
     upright = look(0, False)
     turned: list[Located] = []
     if rotate and not convincing(upright):
-        turned = [c for c in (look(t, False) for t in (1, 2, 3)) if c.faces]
+        turned = turned_faces(False)
     if not upright.faces and not turned:
         upright = look(0, True)
         if rotate and not convincing(upright):
-            turned = [c for c in (look(t, True) for t in (1, 2, 3)) if c.faces]
+            turned = turned_faces(True)
     if not turned:
         return upright
-    if not upright.faces and len(turned) == 1:
-        return turned[0]
-    candidates = [upright, *turned]
-
-    def score(located: Located) -> tuple[int, int, int]:
-        if not located.faces:
-            return (-1, 0, 0)
-        image = pix.turn(rgb, located.turns)
-        face = located.faces[0]
-        has_eyes = bool(eye_pair(detector.eyes(image, face), face))
-        return (int(has_eyes), _area(face), -located.turns)
-
-    return max(candidates, key=score)
+    if not upright.faces:
+        return max(turned, key=lambda c: (_area(c.faces[0]), -c.turns))
+    # a small upright face against turned faces with eyes: eyes first, then size
+    return max(
+        [upright, *turned],
+        key=lambda c: (int(c.turns > 0 or has_eyes(c)), _area(c.faces[0]), -c.turns),
+    )
 
 
 def _area(box: Box) -> int:

@@ -99,6 +99,7 @@ def test_check_kind_photo_json_gives_every_criterion(photos):
         "check", "--kind", "photo", "--json", str(photos / "astronaut-compliant_white.jpg")
     )
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "Infinity" not in done.stdout and "NaN" not in done.stdout  # strict JSON
     (result,) = json.loads(done.stdout)
     assert result["outcome"] == "accepted"
     codes = {f["code"] for f in result["findings"]}

@@ -264,6 +264,7 @@ def load_profiles() -> dict[str, Profile]:
     }
 
 
+@cache
 def default_profile_name() -> str:
     text = resources.files("validators").joinpath("data/photo_profiles.toml").read_text("utf-8")
     return str(tomllib.loads(text).get("default", "university"))
@@ -291,10 +292,16 @@ def grade(value: float, section: Mapping[str, Any], key: str = "") -> Level | No
 
 
 def _ranges(section: Mapping[str, Any], key: str = "") -> dict[str, Any]:
+    """The ``pass``/``warn`` ranges for a finding's detail; an open bound (±inf in the
+    TOML) becomes None so that the detail stays plain JSON."""
     prefix = f"{key}_" if key else ""
-    out = {"pass": list(section[f"{prefix}pass"])}
+
+    def bounds(values: Sequence[float]) -> list[float | None]:
+        return [None if math.isinf(v) else v for v in values]
+
+    out = {"pass": bounds(section[f"{prefix}pass"])}
     if f"{prefix}warn" in section:
-        out["warn"] = list(section[f"{prefix}warn"])
+        out["warn"] = bounds(section[f"{prefix}warn"])
     return out
 
 

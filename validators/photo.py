@@ -55,8 +55,8 @@ class PhotoCode(ReasonCode):
 
     PIXELS = (
         "photo.pixels",
-        "Votre photo est trop petite ({width} × {height} pixels, {ied} pixels entre les "
-        "yeux) : il faut au moins {min_width} × {min_height} pixels. Déposez la photo "
+        "Votre photo est trop petite ({width} × {height} pixels{ied_text}) : il faut au "
+        "moins {min_width} × {min_height} pixels. Déposez la photo "
         "d’origine, sans la réduire ni la capturer à l’écran. " + FAQ_CARD,
         "Taille suffisante ({width} × {height} pixels).",
     )
@@ -798,7 +798,8 @@ def _pixels(subject: _Subject, profile: Profile, base: Mapping[str, Any]) -> Fin
         threshold={k: px[k] for k in px},
         width=width,
         height=height,
-        ied=round(ied) if ied is not None else "?",
+        ied=round(ied) if ied is not None else None,
+        ied_text=f", {round(ied)} pixels entre les yeux" if ied is not None else "",
         ied_source=source,
         min_width=px["warn_width"],
         min_height=px["warn_height"],

@@ -413,7 +413,24 @@ def test_every_sample_variant_is_flagged_with_its_expected_codes(samples):
                 problems.append((entry["file"], profile, sorted(missing), sorted(extra)))
             if profile in entry["compliant_for"]:
                 assert verdict.outcome is Outcome.ACCEPTED, (entry["file"], profile, got)
+            for f in verdict.findings:
+                assert_filled(f)
     assert not problems
+
+
+def assert_filled(f) -> None:
+    """Every {placeholder} of the message used was in the finding's detail."""
+    import string
+
+    if f.result is Result.SKIPPED or (f.result is Result.FAIL and f.level is Level.INFO):
+        return  # messages written for the case (skipped criteria, hints for the reviewer)
+    template = {
+        Result.PASS: f.code.ok_message,
+        Result.INCONCLUSIVE: f.code.inconclusive_message,
+    }.get(f.result, f.code.message)
+    names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    assert names <= set(f.detail), (f.code, names - set(f.detail))
+    assert "{" not in f.message, f.message
 
 
 @pytest.mark.opencv

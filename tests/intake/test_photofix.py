@@ -137,6 +137,7 @@ def test_a_child_failure_is_a_refusal_not_an_exception(tmp_path):
     assert result.to_dict()["reason"] == "sandbox.timeout"
 
 
+@pytest.mark.opencv
 def test_no_face_is_refused_in_the_child(settings, sandbox, tmp_path):
     blank = tmp_path / "wall.jpg"
     Image.new("RGB", (600, 780), (240, 240, 238)).save(blank, "JPEG")

@@ -82,6 +82,19 @@ def _configure_parsers() -> None:
         pass
 
 
+def _peak_rss_kb() -> int:
+    """This process's peak resident memory since exec (VmHWM; ``ru_maxrss`` would
+    include the parent's memory at fork time)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def _refuse_network() -> None:
     """Defence in depth when no network namespace isolates the child: no Python code
     here may open a connection (a PDF's /URI, /GoToR or /Launch never reaches out)."""
@@ -143,7 +156,7 @@ def main() -> int:
                 "recycle": True,
             }
         reply["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
-        reply["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        reply["maxrss_kb"] = _peak_rss_kb()
         try:
             text = json.dumps(reply)
         except (TypeError, ValueError) as exc:

@@ -228,16 +228,45 @@ def ocr_page(
         tried.append(rotation)
         upright = full if rotation == 0 else full.rotate(rotation, expand=True)
         small, scale = _downscale(upright, page_area)
-        result = engine.read_page(small, lang="fra", psm=3)
+        result = engine.read_page(flatten(small), lang="fra", psm=3)
         page = _page_from(result, index, upright, scale, rotation)
         if best is None or _score(page, labels) > _score(best, labels):
             best = page
         if result.timed_out or not labels or _has_label(page.rows, labels):
             break
+        if rotation == 0 and _legible(page):
+            break  # upright and well read: just not the expected document
     if best is None:  # pragma: no cover - _rotations always yields 0 first
         raise RuntimeError("no page reading")
     best.elapsed_ms = (time.perf_counter() - started) * 1000
     return best
+
+
+def _legible(page: PageText) -> bool:
+    """Plenty of confidently read text: the page is the right way up."""
+    return _letters(page.text) >= 300 and (page.confidence or 0) >= 80
+
+
+def flatten(image: Image.Image, factor: int = 8) -> Image.Image:
+    """Uneven lighting (a phone photo, a shadow) taken out: each pixel divided by the
+    paper's local brightness, estimated on a reduced copy with a maximum filter (which
+    keeps the paper, not the ink). A flat background is returned unchanged."""
+    import numpy as np
+    from PIL import Image as PILImage
+    from PIL import ImageFilter
+
+    grey = _grey(image)
+    if min(grey.size) < 8 * factor:
+        factor = max(1, min(grey.size) // 8)
+    small = grey.reduce(factor) if factor > 1 else grey
+    paper = small.filter(ImageFilter.MaxFilter(5)).filter(ImageFilter.GaussianBlur(2))
+    low, high = paper.getextrema()
+    if high - low < 24:
+        return grey
+    paper = paper.resize(grey.size, PILImage.Resampling.BILINEAR)
+    ink = np.asarray(grey, dtype=np.float32)
+    light = np.maximum(np.asarray(paper, dtype=np.float32), 1.0)
+    return PILImage.fromarray(np.clip(ink * 255.0 / light, 0, 255).astype(np.uint8))
 
 
 def _rotations(engine: Any, image: Image.Image, labels: Sequence[tuple[str, ...]]) -> Iterable[int]:
@@ -454,11 +483,11 @@ def _value_in(row: Row, start: int, spec: FieldSpec, label: str, source: str) ->
     tail = _LEAD.sub("", " ".join(pieces)).strip()
     if not tail:
         return None
-    match = spec.pattern.search(tail)
-    if match is None:
-        return None
-    value = next((g for g in match.groups() if g), None) or match.group(0)
-    if spec.accept is not None and not spec.accept(value):
+    for match in spec.pattern.finditer(tail):
+        value = next((g for g in match.groups() if g), None) or match.group(0)
+        if spec.accept is None or spec.accept(value):
+            break
+    else:
         return None
     words: tuple[OcrWord, ...] = ()
     if row.words:
@@ -533,7 +562,7 @@ def crop_for(page: PageText, words: Sequence[OcrWord], *, height: int = FIELD_HE
     )
     if box[2] - box[0] < 4 or box[3] - box[1] < 4:
         return None
-    crop = _grey(image.crop(box))
+    crop = flatten(_grey(image.crop(box)), factor=4)
     angle = math.degrees(page.skew)
     if abs(angle) > 0.2:
         crop = crop.rotate(angle, resample=PILImage.Resampling.BICUBIC, expand=True, fillcolor=255)
@@ -899,7 +928,7 @@ def arbitrate(crop: Any, reading: str) -> list[str | None] | None:
     cap = statistics.median(g.box[3] for g in code)
     digits = [g.box[2] for g, c in zip(code, reading, strict=True) if c in "2345679"]
     ref = statistics.median(digits) if len(digits) >= 2 else None
-    if ref is not None and not _proportional(code):
+    if ref is not None and not _proportional(code, reading, ref):
         # a monospaced face: widths say nothing (O and 0 have the same advance)
         ref = None
     out: list[str | None] = []
@@ -913,10 +942,12 @@ def arbitrate(crop: Any, reading: str) -> list[str | None] | None:
     return out
 
 
-def _proportional(code: Sequence[Glyph]) -> bool:
-    """Is the face proportional? In a monospaced face every glyph sits on the same
-    pitch (centre to centre), O as wide as 0; in a proportional one the pitch follows
-    the letters' widths. Measured inside the groups of the code (spaces left out)."""
+def _proportional(code: Sequence[Glyph], reading: str, ref: float) -> bool:
+    """Is the face proportional (O wider than 0, I narrower than 1)? Told by the pitch
+    from glyph to glyph inside the code's groups: its spread is > 0.10 for proportional
+    faces and ≤ 0.09 for monospaced ones (DejaVu, Liberation, measured on crops); in
+    between, capitals clearly wider than digits (median ≥ 1.10, M and W left out)
+    decide. Measured: 37/37 proportional codes, 0/215 monospaced ones."""
     centres = [g.box[0] + g.box[2] / 2 for g in code]
     pitches = [b - a for a, b in itertools.pairwise(centres)]
     if len(pitches) < 3:
@@ -926,8 +957,14 @@ def _proportional(code: Sequence[Glyph]) -> bool:
     if len(inside) < 3:
         return False
     spread = statistics.pstdev(inside) / statistics.fmean(inside)
-    # measured: monospaced faces ≤ 0.08, proportional codes with letters ≥ 0.13 (p10)
-    return spread > 0.10
+    if spread > 0.10:
+        return True
+    letters = [
+        g.box[2] / ref
+        for g, c in zip(code, reading, strict=True)
+        if c.isalpha() and c not in PAIRS and c not in "JMW"
+    ]
+    return spread > 0.07 and len(letters) >= 2 and statistics.median(letters) >= 1.10
 
 
 def code_glyphs(crop: Any) -> list[Glyph]:

@@ -93,8 +93,9 @@ def _ine_findings(
             )
         ]
     out = [check.finding()]
-    if check.value:
-        fields["ine"] = check.value
+    if check.value or check.best:
+        # the best reading, even when not proven: the findings say how sure it is
+        fields["ine"] = check.value or check.best
     recorded = ctx.student.ine if ctx.student and ctx.student.ine else None
     if not recorded:
         return out

@@ -55,17 +55,20 @@ CVEC_LABELS = (
     "attestation CVEC",
     "attestation",
 )
-# the number as printed, tolerant of confusables and of spaces lost or added by OCR:
-# 3 + 1 characters, 6, then 1–2, optionally followed by the `/ NOMXX` suffix
+# where the number is: after its label, 2–5 + 4–8 + 1–3 characters (what OCR makes of
+# `AAAd XXXXXX dd`: a character added, lost or split off), maybe the `/ NOMXX` suffix;
+# whether it is a valid number is decided later, on all its readings
 CVEC_FIELD = FieldSpec(
     "cvec_number",
     CVEC_LABELS,
     re.compile(
-        r"(?<![0-9A-Z])([A-Z0-9]{3}[0-9OIQDLSBZG]\s?-?\s?[A-Z0-9]{5,7}\s?-?\s?[0-9A-Z]{1,3}"
+        r"(?<![0-9A-Z])([A-Z0-9]{2,5}[ \-]?[A-Z0-9\])}|]{4,8}[ \-]?[A-Z0-9]{1,3}"
         r"(?:\s*[/|]\s*[A-Z]{2,8})?)(?![0-9A-Z])",
         re.IGNORECASE,
     ),
-    accept=lambda value: _mostly_upper(value.split("/")[0]),
+    accept=lambda value: (
+        _mostly_upper(value.split("/")[0]) and sum(c.isdigit() for c in value) >= 2
+    ),
 )
 
 
@@ -289,8 +292,9 @@ def _ine_findings(readings: list[Reading], ctx: Context, fields: dict[str, Any])
     if check is None:
         return [inconclusive(IneCode.MISSING)]
     out = [check.finding()]
-    if check.value:
-        fields["ine"] = check.value
+    if check.value or check.best:
+        # the best reading, even when not proven: the findings say how sure it is
+        fields["ine"] = check.value or check.best
     recorded = ctx.student.ine if ctx.student and ctx.student.ine else None
     if not recorded:
         return out

@@ -280,13 +280,14 @@ def code_readings(
     }
     if source.exact:
         return out
+    expected = ctx.student.ine if ctx.student and ctx.student.ine else None
     crops = {name: ocr_fields.hit_crop(text, found[0]) for name, found in hits.items() if found}
     for name, crop in crops.items():
         out[name] = [_with_shape(r, name, crop) for r in out[name]]
     pending = [
         (name, crop)
         for name, crop in crops.items()
-        if crop is not None and (always_reread or not _settled(name, out[name]))
+        if crop is not None and (always_reread or not _settled(name, out[name], expected))
     ]
     specs_by_name = {spec.name: spec for spec in specs}
     for name, again in ocr_fields.read_crops(pending, ctx.ocr).items():
@@ -296,7 +297,7 @@ def code_readings(
     return out
 
 
-def _settled(name: str, readings: Sequence[Reading]) -> bool:
+def _settled(name: str, readings: Sequence[Reading], expected: str | None = None) -> bool:
     """Would a second reading add nothing? True for an INE whose page reading is proven
     by its key, and for a CVEC number whose page reading fits the pattern and matches
     the glyphs one to one. (What only the glyph shapes can confirm, a second reading
@@ -308,8 +309,13 @@ def _settled(name: str, readings: Sequence[Reading]) -> bool:
     first = readings[0]
     if name == "ine":
         code = first.corrected(normalize_ine(ocr_code(first.text)))
-        check = check_ine(code, Source.OCR)
-        return check.valid and check.result is Result.PASS
+        check = check_ine(code, Source.OCR, expected=expected)
+        if not (check.valid and check.result is Result.PASS):
+            return False
+        if check.family is not None and not check.family.verifiable:
+            # no key: only a second reading (or the record) can back it
+            return bool(expected) and check.value == normalize_ine(expected)
+        return True
     body = first.corrected(split_cvec_reading(ocr_code(first.text)).normalized)
     return (
         bool(CVEC_PATTERN.match(body)) and first.shape is not None and len(first.shape) == len(body)

@@ -515,6 +515,7 @@ class IneCheck:
     notes: tuple[str, ...] = ()
     detail: Mapping[str, Any] = field(default_factory=dict)
     message: str = ""
+    best: str | None = None  # the likeliest value when it is not proven (shown, not used)
 
     @property
     def unsure(self) -> bool:
@@ -529,6 +530,7 @@ class IneCheck:
                 "read": self.input,
                 "source": str(self.source),
                 "ine": self.value,
+                **({"best": self.best} if self.best else {}),
                 "family": str(self.family) if self.family else None,
                 "repaired_from": [r.to_dict() for r in self.repairs],
                 "alternatives": list(self.alternatives),
@@ -1203,7 +1205,7 @@ def decide_ine(readings: Iterable[Reading], *, expected: str | None = None) -> I
             return _inconclusive_from(other, IneCode.AMBIGUOUS, (value, other.normalized))
     wanted = normalize_ine(expected) if expected else None
     if family is not None and not family.verifiable and len(supporters) < 2 and value != wanted:
-        return _inconclusive_from(supporters[0], IneCode.UNVERIFIED, (value,))
+        return _inconclusive_from(supporters[0], IneCode.UNVERIFIED, (value,), best=value)
     if family is IneFamily.BASE36 and value != wanted:
         # G/6 and L/1 swaps are invisible to the Base-36 key: the glyphs must say
         unconfirmed = [
@@ -1216,14 +1218,18 @@ def decide_ine(readings: Iterable[Reading], *, expected: str | None = None) -> I
                 value[:i] + {"G": "6", "6": "G", "L": "1", "1": "L"}[value[i]] + value[i + 1 :]
                 for i in unconfirmed
             )
-            return _inconclusive_from(supporters[0], IneCode.AMBIGUOUS, (value, *alternatives))
+            return _inconclusive_from(
+                supporters[0], IneCode.AMBIGUOUS, (value, *alternatives), best=value
+            )
     rank = {IneCode.VALID: 0, IneCode.RNIE_KEY: 1, IneCode.SIFA: 1, IneCode.PROVISIONAL: 1}
     supporters.sort(key=lambda c: (rank.get(c.code, 2), len(c.repairs)))
     best = supporters[0]
     return replace_check(best, detail={**dict(best.detail), "readings": len(found)})
 
 
-def _inconclusive_from(check: IneCheck, code: IneCode, alternatives: tuple[str, ...]) -> IneCheck:
+def _inconclusive_from(
+    check: IneCheck, code: IneCode, alternatives: tuple[str, ...], *, best: str | None = None
+) -> IneCheck:
     detail = {"read": check.input.strip(), "alternatives": ", ".join(alternatives)}
     return replace_check(
         check,
@@ -1232,6 +1238,7 @@ def _inconclusive_from(check: IneCheck, code: IneCode, alternatives: tuple[str, 
         result=Result.INCONCLUSIVE,
         valid=False,
         value=None,
+        best=best,
         alternatives=alternatives,
         message=render(code.inconclusive_message, detail),
     )

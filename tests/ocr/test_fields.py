@@ -266,3 +266,18 @@ def test_tesseract_reads_a_generated_scan_and_its_fields():
         decided = F.arbitrate(crop, text) or [None] * len(text)
         candidates.append("".join(d or c for d, c in zip(decided, text, strict=False)))
     assert truth in candidates, (truth, candidates, hit.value, read.text)
+
+
+def test_flatten_takes_out_uneven_lighting():
+    import numpy as np
+
+    image, box = _render("0100008010J", size=40)
+    ramp = np.linspace(90, 255, image.width, dtype=np.float32)[None, :]
+    lit = Image.fromarray((np.asarray(image, dtype=np.float32) * ramp / 255).astype(np.uint8))
+    flat = np.asarray(F.flatten(lit, factor=2), dtype=np.float32)
+    paper = flat[5:20, :]  # a band without ink
+    assert paper.min() > 200  # the dark side is paper-white again
+    x, y, w, h = box
+    assert flat[y : y + h, x : x + w].min() < 80  # the ink stays dark
+    plain, _ = _render("0100008010J", size=40)
+    assert np.array_equal(np.asarray(F.flatten(plain)), np.asarray(plain))  # flat: unchanged

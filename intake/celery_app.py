@@ -13,6 +13,8 @@ Task state lives in justif's tables, never in a result backend (results are igno
   the hard limit kills the pool process as a last resort.
 - at start, and every ``JUSTIF_REAP_S`` seconds, each worker re-queues versions left
   queued or running past their lease (their worker died): the reaper of stale rows.
+  At start it also removes scratch files left by dead processes
+  (:meth:`intake.storage.BlobStore.sweep_stale`).
 
 Start a worker with ``justif worker`` (``celery -A intake.celery_app worker``).
 """
@@ -118,6 +120,12 @@ def _on_worker_ready(**_: Any) -> None:
         return
     _reaper_started.set()
     interval = float(os.environ.get("JUSTIF_REAP_S", "30"))
+    try:  # scratch files of a worker killed mid-check
+        removed = default_pipeline().store.sweep_stale()
+        if removed:
+            log.info("removed %d stale scratch entr(ies)", removed)
+    except OSError:
+        log.exception("sweeping stale scratch files failed")
 
     def loop() -> None:
         stop = threading.Event()

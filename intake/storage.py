@@ -1,20 +1,34 @@
 """Content-addressed private storage.
 
 A blob lives at ``<root>/blobs/<aa>/<bb>/<sha256>``: the name comes from the content,
-never from the client. Writes go to a temporary file in the same directory, are
-fsync'ed, renamed into place with ``os.replace`` and the directory is fsync'ed, so a
-crash leaves either the whole blob or nothing. Files are 0600, directories 0700.
+never from the client. Writes go to a temporary file in ``<root>/tmp`` (same file
+system), are fsync'ed, renamed into place with ``os.replace`` and the directory is
+fsync'ed, so a crash leaves either the whole blob or nothing in ``blobs/``. Files are
+0600, directories 0700.
+
+Scratch directories (``<root>/tmp/job-…``) and temporary files carry their owner's
+host, process id and start time in their name: :meth:`BlobStore.sweep_stale`, run when
+a web process or a worker starts, removes those of dead processes (a ``kill -9`` in the
+middle of an upload or a check) and never those of live ones.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 _CHUNK = 1 << 20
+# <prefix>-<host hash>-<pid>-<process start, clock ticks since boot>-<random>
+_OWNED = re.compile(r"^(?:job|\.tmp)-([0-9a-f]{8})-(\d+)-(\d+)-")
+# entries of another host, or without an owner: removed only when this old
+STALE_AFTER_S = 3600.0
 
 
 def sha256_file(path: Path | str) -> str:
@@ -33,10 +47,48 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(target: Path, data: bytes, mode: int = 0o600) -> None:
-    """Write ``data`` to ``target`` atomically (temp file, fsync, rename, fsync dir)."""
+def _host_tag() -> str:
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def _start_ticks(pid: int) -> str:
+    """When process ``pid`` started (clock ticks since boot, Linux), or "0"."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return "0"
+    fields = stat.rpartition(")")[2].split()
+    return fields[19] if len(fields) > 19 else "0"
+
+
+def owner_tag() -> str:
+    """This process as the owner of a scratch entry (computed again after a fork)."""
+    pid = os.getpid()
+    return f"{_host_tag()}-{pid}-{_start_ticks(pid)}"
+
+
+def _owner_alive(host: str, pid: int, ticks: str) -> bool | None:
+    """True/False for a process of this host; None when the owner is on another host."""
+    if host != _host_tag():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, another user's
+    return ticks == "0" or _start_ticks(pid) in ("0", ticks)  # else: the pid was reused
+
+
+def atomic_write(
+    target: Path, data: bytes, mode: int = 0o600, *, tmp_dir: Path | None = None
+) -> None:
+    """Write ``data`` to ``target`` atomically (temp file, fsync, rename, fsync dir).
+    The temporary file goes to ``tmp_dir`` (same file system) when given."""
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    where = tmp_dir or target.parent
+    where.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=where, prefix=f".tmp-{owner_tag()}-")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -81,7 +133,7 @@ class BlobStore:
         target = self.path_for(sha)
         if target.is_file() and target.stat().st_size == len(data):
             return sha
-        atomic_write(target, data)
+        atomic_write(target, data, tmp_dir=self.tmp)
         return sha
 
     def read(self, sha256: str) -> bytes:
@@ -107,4 +159,33 @@ class BlobStore:
     def scratch_dir(self) -> Path:
         """A private temporary directory for one job (the caller removes it)."""
         self.tmp.mkdir(parents=True, exist_ok=True, mode=0o700)
-        return Path(tempfile.mkdtemp(dir=self.tmp, prefix="job-"))
+        return Path(tempfile.mkdtemp(dir=self.tmp, prefix=f"job-{owner_tag()}-"))
+
+    def sweep_stale(self, max_age_s: float = STALE_AFTER_S) -> int:
+        """Remove the scratch directories and temporary files left by dead processes
+        of this host (``kill -9`` mid-upload or mid-check), and entries of other hosts
+        or without an owner once older than ``max_age_s``. Entries of live processes
+        are kept. Returns how many entries were removed."""
+        if not self.tmp.is_dir():
+            return 0
+        removed = 0
+        now = time.time()
+        for entry in self.tmp.iterdir():
+            m = _OWNED.match(entry.name)
+            alive = _owner_alive(m[1], int(m[2]), m[3]) if m else None
+            if alive is None:
+                try:
+                    alive = now - entry.lstat().st_mtime < max_age_s
+                except FileNotFoundError:
+                    continue
+            if alive:
+                continue
+            for _ in range(3):  # a dead owner's orphaned child may still add a file
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+                if not entry.exists():
+                    removed += 1
+                    break
+        return removed

@@ -9,6 +9,7 @@ it (or explicitly in ``justif serve``), so a forking server never forks running 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import queue
 import threading
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ from intake.sandbox import Sandbox
 from intake.tasks import Runner, make_runner
 
 csrf = CSRFProtect()
+log = logging.getLogger("justif.web")
 
 _EXT = "justif"
 
@@ -102,7 +104,18 @@ class Justif:
         with self._lock:
             if not self._started:
                 self._started = True
+                self.sweep()
                 self.runner.start()
+
+    def sweep(self) -> None:
+        """Remove scratch files left by dead processes (kill -9 mid-upload)."""
+        try:
+            removed = self.pipeline.store.sweep_stale()
+        except OSError:
+            log.exception("sweeping stale scratch files failed")
+            return
+        if removed:
+            log.info("removed %d stale scratch entr(ies)", removed)
 
     def close(self) -> None:
         self.runner.shutdown(wait=True)

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from intake.catalogue import Catalogue, PieceSpec, default_catalogue
@@ -561,6 +562,10 @@ def upload_allowed(pipe: Pipeline, session: Session, student: Student, kind: str
         )
 
 
+# attempts at numbering a new version when concurrent uploads to one piece collide
+_ADD_VERSION_TRIES = 5
+
+
 def store_upload(
     pipe: Pipeline,
     *,
@@ -613,13 +618,42 @@ def store_upload(
     if final.sha256 is None or final.stored is None:
         raise RuntimeError("receive() stored no file")
 
+    for tries in range(1, _ADD_VERSION_TRIES + 1):
+        try:
+            version_id, findings = _add_version(
+                pipe, student_id, kind, final, gate_findings, display, source, user_id
+            )
+            break
+        except IntegrityError:
+            # a concurrent upload to the same piece took this number (or created the
+            # piece) between the read and the insert: read again, take the next one
+            if tries == _ADD_VERSION_TRIES:
+                raise
+            log.info("version number taken by a concurrent upload, retrying")
+    if len(received) == 2:
+        _drop_unreferenced(pipe, [r.sha256 for r in received if r.sha256])
+    return UploadOutcome(version_id=version_id, findings=findings)
+
+
+def _add_version(
+    pipe: Pipeline,
+    student_id: int,
+    kind: str,
+    final: Received,
+    gate_findings: list[Finding],
+    display: str,
+    source: str,
+    user_id: int | None,
+) -> tuple[int, list[Finding]]:
+    """The writing transaction of an upload: the version numbered after the piece's
+    last one (IntegrityError when a concurrent upload took that number)."""
     with pipe.db.session() as s:
         student = s.get(Student, student_id)
         if student is None:
             raise ActionRefused("dossier.unknown", "Dossier introuvable.", 404)
         upload_allowed(pipe, s, student, kind)  # again, inside the writing transaction
         piece = ensure_piece(s, student_id, kind)
-        gate_findings.extend(_duplicate_findings(s, final.sha256, piece))
+        findings = gate_findings + _duplicate_findings(s, final.sha256, piece)
         number = (
             s.scalar(select(func.max(PieceVersion.number)).where(PieceVersion.piece_id == piece.id))
             or 0
@@ -636,7 +670,7 @@ def store_upload(
             display_name=display,
             source=source,
             uploaded_by=user_id,
-            intake_findings=[f.to_dict() for f in gate_findings],
+            intake_findings=[f.to_dict() for f in findings],
             state=ProcessingState.QUEUED,
             queued_at=pipe.clock(),
         )
@@ -644,9 +678,7 @@ def store_upload(
         s.flush()
         audit(s, user_id, "upload", "version", version.id, kind=kind, number=number, source=source)
         version_id = version.id
-    if len(received) == 2:
-        _drop_unreferenced(pipe, [r.sha256 for r in received if r.sha256])
-    return UploadOutcome(version_id=version_id, findings=gate_findings)
+    return version_id, findings
 
 
 def _merge_sides(

@@ -47,7 +47,8 @@ run: setup
 
 # the whole suite on SQLite, then the database-facing tests again on a real PostgreSQL
 # server that the test session starts (tests/services.py)
-PG_TESTS := tests/web tests/test_revalidate.py tests/test_retention.py tests/test_celery.py
+PG_TESTS := tests/web tests/test_revalidate.py tests/test_retention.py tests/test_celery.py \
+	tests/test_crash.py
 
 test: setup test-deps
 	$(BIN)/ruff check .

@@ -81,9 +81,18 @@ def fix(
     prof = rules.get_profile(profile)
     fix_rules = prof["fix"]
     with Image.open(path, formats=["JPEG"]) as im:
+        original = im.size
+        # the repaired photo is at most `max_height` tall: decode a big phone photo
+        # straight at 1/2, 1/4 or 1/8 scale (libjpeg), keeping twice that on each side
+        keep = 2 * int(fix_rules["max_height"])
+        if max(im.size) > 2 * keep:
+            ratio = keep / min(im.size)
+            im.draft("RGB", (round(im.width * ratio), round(im.height * ratio)))
         rgb = pix.as_rgb(im.convert("RGB"))
     detector = pix.default_detector()
-    detail: dict[str, Any] = {"profile": prof.name, "input_size": [rgb.shape[1], rgb.shape[0]]}
+    detail: dict[str, Any] = {"profile": prof.name, "input_size": list(original)}
+    if original != (rgb.shape[1], rgb.shape[0]):
+        detail["decoded_size"] = [rgb.shape[1], rgb.shape[0]]
 
     located = rules.locate(rgb, detector, prof)
     if not located.faces:

@@ -629,6 +629,9 @@ class _Subject:
     eyes: tuple[tuple[float, float], ...] = ()
     head: Head | None = None
     small_rgb: np.ndarray | None = None
+    # the photo's own size (upright) and how much ``rgb`` was reduced from it
+    size: tuple[int, int] = (0, 0)
+    factor: int = 1
 
 
 def check(doc: Document, ctx: Context) -> Verdict:
@@ -637,11 +640,15 @@ def check(doc: Document, ctx: Context) -> Verdict:
         return Verdict.of([inconclusive(PhotoCode.NO_FACE, profile=profile.name, reason="vide")])
     page = doc.pages[0]
     image = page.image()
-    rgb = pix.as_rgb(image)
+    # a 12-megapixel phone photo is measured on a copy reduced by a whole factor (memory
+    # and time); sizes in pixels are reported for the photo itself
+    limit = int(profile["detector"]["work_max_side"])
+    factor = max(1, max(image.size) // limit)
+    rgb = pix.as_rgb(image.reduce(factor) if factor > 1 else image)
     findings: list[Finding] = []
     base = {"profile": profile.name}
 
-    subject = _Subject(rgb)
+    subject = _Subject(rgb, size=tuple(image.size), factor=factor)
     located: Located | None = None
     face_problem: str | None = None
     detector = ctx.vision
@@ -654,6 +661,8 @@ def check(doc: Document, ctx: Context) -> Verdict:
             face_problem = f"{type(exc).__name__}: {exc}"[:200]
     if located is not None and located.turns:
         subject.rgb = pix.turn(rgb, located.turns)
+        if located.turns % 2:
+            subject.size = (subject.size[1], subject.size[0])
     if located is not None and len(located.faces) == 1:
         subject.face = located.faces[0]
         try:
@@ -666,7 +675,7 @@ def check(doc: Document, ctx: Context) -> Verdict:
             subject.eyes = ()
         subject.head = Head.of(subject.face, profile, subject.eyes)
 
-    height, width = subject.rgb.shape[:2]
+    width, height = subject.size
     findings.append(_pixels(subject, profile, base))
     findings.append(_aspect(width, height, profile, base))
     findings.extend(_faces(located, face_problem, base))
@@ -779,8 +788,10 @@ def _ied(subject: _Subject, profile: Profile) -> tuple[float | None, str]:
 
 def _pixels(subject: _Subject, profile: Profile, base: Mapping[str, Any]) -> Finding:
     px = profile["pixels"]
-    height, width = subject.rgb.shape[:2]
+    width, height = subject.size
     ied, source = _ied(subject, profile)
+    if ied is not None:
+        ied *= subject.factor
     level: Level | None = None
     if min(width, height) < px["error_short_side"] or (ied is not None and ied < px["error_ied"]):
         level = Level.ERROR

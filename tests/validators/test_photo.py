@@ -444,3 +444,21 @@ def test_profiles_disagree_exactly_on_background_colour_on_real_samples(samples)
         ants = photo.check(doc(image), ctx("ants", detector))
         assert flagged(uni) ^ flagged(ants) == {"photo.background"}, name
         assert {uni.outcome, ants.outcome} & {Outcome.ACCEPTED}
+
+
+def test_a_big_photo_is_measured_reduced_but_reported_at_its_own_size():
+    big = Image.fromarray(portrait()).resize((2520, 3240))  # 4 ×: reduced by 2 to work
+    double = tuple(2 * v for v in FACE)
+    eyes = tuple(tuple(2 * v for v in e) for e in EYES)
+    verdict = photo.check(doc(big), ctx("university", FakeVision([double], eyes)))
+    found = by_code(verdict)
+    assert verdict.fields["size"] == [2520, 3240]
+    measured = found["photo.pixels"].detail["measured"]
+    assert (measured["width"], measured["height"]) == (2520, 3240)
+    assert measured["ied"] == pytest.approx(2 * 2 * 188, abs=2)  # eyes 188 px apart at 1×
+    assert found["photo.head_size"].detail["measured"] == pytest.approx(
+        by_code(photo.check(doc(portrait()), ctx("university", fake())))["photo.head_size"].detail[
+            "measured"
+        ],
+        abs=0.01,
+    )

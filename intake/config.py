@@ -22,6 +22,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "max_pages": (1, 500),
     "max_pixels": (1_000_000, 400_000_000),
     "child_memory_mb": (128, 16_384),
+    "check_memory_mb": (256, 16_384),
     "child_cpu_s": (1, 3_600),
     "child_timeout_s": (1, 3_600),
     "check_timeout_s": (1, 3_600),
@@ -49,8 +50,10 @@ class Settings:
     child_memory_mb: int = 512
     child_cpu_s: int = 20
     child_timeout_s: float = 20.0
-    # a full check (OCR, MRZ, faces) runs in the same limited child, longer
+    # a full check (OCR, MRZ, faces) runs in a limited child too, on the stored file that
+    # passed intake: longer, and with room for OpenCV and Tesseract
     check_timeout_s: float = 60.0
+    check_memory_mb: int = 1024
     ocr_timeout_s: float = 15.0
     # jobs served by one warm child before it is replaced
     child_jobs: int = 50

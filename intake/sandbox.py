@@ -292,7 +292,7 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 def limits_from(settings: Any, *, check: bool = False) -> Limits:
     timeout = settings.check_timeout_s if check else settings.child_timeout_s
     return Limits(
-        memory_mb=settings.child_memory_mb,
+        memory_mb=settings.check_memory_mb if check else settings.child_memory_mb,
         cpu_s=int(max(settings.child_cpu_s, timeout)),
         timeout_s=timeout,
     )

@@ -70,6 +70,7 @@ def check_one(
     settings: Any,
     store: Any,
     sandbox: Any,
+    gate: Any = None,
     student: dict[str, Any] | None,
     registration_date: dt.date | None,
     profile: str | None,
@@ -82,7 +83,12 @@ def check_one(
     started = time.perf_counter()
     with path.open("rb") as fh:
         received = receive(
-            fh, path.name, kind or Kind.DIPLOMA, settings=settings, store=store, sandbox=sandbox
+            fh,
+            path.name,
+            kind or Kind.DIPLOMA,
+            settings=settings,
+            store=store,
+            sandbox=gate or sandbox,
         )
     verdict = received.verdict
     if kind and received.stored is not None:
@@ -166,6 +172,9 @@ def check_cmd(
     results = []
     with (
         tempfile.TemporaryDirectory(prefix="justif-check-") as tmp,
+        # untrusted bytes in a child with the intake limits; the checks of the stored
+        # copy in another, with room for OpenCV and Tesseract
+        Sandbox(limits_from(settings), max_jobs=settings.child_jobs) as gate,
         Sandbox(limits_from(settings, check=True), max_jobs=settings.child_jobs) as sandbox,
     ):
         store = BlobStore(tmp)
@@ -176,6 +185,7 @@ def check_cmd(
                     kind,
                     settings=settings,
                     store=store,
+                    gate=gate,
                     sandbox=sandbox,
                     student=student,
                     registration_date=day,

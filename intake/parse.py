@@ -247,6 +247,8 @@ def _inspect_jpeg(
             exif = im.getexif()
             orientation = int(exif.get(0x0112, 1) or 1)
             gps = 0x8825 in exif
+            # the editing program is kept (as text, for the reviewer) before stripping
+            software = "".join(c for c in str(exif.get(0x0131) or "") if c.isprintable())[:80]
             upright = ImageOps.exif_transpose(im)
             rgb = upright.convert("RGB")
     except OSError as exc:
@@ -277,7 +279,13 @@ def _inspect_jpeg(
     result.output, result.output_mime = out_path, sniff.JPEG
     if info_keys or gps or len(exif):
         result.findings.append(
-            passed(FileCode.METADATA_REMOVED, removed=info_keys, gps=gps, stored_bytes=size)
+            passed(
+                FileCode.METADATA_REMOVED,
+                removed=info_keys,
+                gps=gps,
+                stored_bytes=size,
+                software=software or None,
+            )
         )
     if orientation not in (0, 1):
         result.findings.append(passed(FileCode.ORIENTATION_APPLIED, orientation=orientation))

@@ -49,7 +49,7 @@ from intake.models import (
     Student,
     utcnow,
 )
-from intake.receive import Received, analyse, check_context, merge, receive
+from intake.receive import Received, analyse, check_context, merge, receive, upload_options
 from intake.sandbox import Sandbox, SandboxFailure, limits_from
 from intake.status import (
     DecisionFact,
@@ -304,7 +304,10 @@ def _check_claimed(
     started = pipe.clock()
     t0 = time.perf_counter()
     context = check_context(
-        pipe.settings, student=job.record, registration_date=job.registration_date
+        pipe.settings,
+        student=job.record,
+        registration_date=job.registration_date,
+        options=upload_options(job.intake_findings),
     )
     verdict = analyse(path, job.mime, job.kind, context, settings=pipe.settings, sandbox=box)
     elapsed_ms = round((time.perf_counter() - t0) * 1000, 1)

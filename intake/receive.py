@@ -15,7 +15,7 @@ import hashlib
 import logging
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -171,6 +171,18 @@ def receive(
 
 def _finding_from(data: Mapping[str, Any]) -> Finding:
     return Verdict.from_dict({"outcome": "review", "findings": [data]}).findings[0]
+
+
+def upload_options(findings: Iterable[Mapping[str, Any] | Finding]) -> dict[str, Any]:
+    """What the upload gate saw that checkers may use once the metadata is gone: the
+    editing program named in a photo's EXIF (photo check, info for the reviewer)."""
+    for f in findings:
+        data = f.to_dict() if isinstance(f, Finding) else f
+        if data.get("code") == FileCode.METADATA_REMOVED:
+            software = (data.get("detail") or {}).get("software")
+            if software:
+                return {"source_software": software}
+    return {}
 
 
 def check_context(

@@ -44,7 +44,7 @@ from intake.models import (
     Student,
 )
 from intake.pipeline import Pipeline, piece_view
-from intake.receive import analyse, check_context
+from intake.receive import analyse, check_context, upload_options
 from intake.sandbox import Sandbox
 from intake.status import report_signature
 
@@ -286,7 +286,10 @@ def process_item(
         if not path.is_file():
             raise FileNotFoundError(f"blob {job['sha256'][:12]} absent du stockage")
         context = check_context(
-            pipe.settings, student=job["record"], registration_date=job["registration_date"]
+            pipe.settings,
+            student=job["record"],
+            registration_date=job["registration_date"],
+            options=upload_options(job["intake_findings"]),
         )
         verdict = analyse(
             path, job["mime"], job["kind"], context, settings=pipe.settings, sandbox=box

@@ -26,6 +26,18 @@ FAQ_FORMAT = (
 )
 
 
+# information findings: the same text whether shown as a note or as a passed criterion
+_METADATA = (
+    "Les métadonnées de la photo (position GPS, appareil, commentaires) ont été retirées "
+    "du fichier conservé."
+)
+_ORIENTED = "L’image a été remise à l’endroit selon les informations de l’appareil photo."
+_RESTRICTED = (
+    "Ce PDF porte des restrictions (impression ou copie) mais s’ouvre sans mot de passe : "
+    "c’est normal pour une attestation officielle."
+)
+
+
 class _Missing(dict):
     def __missing__(self, key: str) -> str:
         return "?"
@@ -107,12 +119,13 @@ class FileCode(ReasonCode):
     )
     METADATA_REMOVED = (
         "file.metadata_removed",
-        "Les métadonnées de la photo (position GPS, appareil, commentaires) ont été "
-        "retirées du fichier conservé.",
+        _METADATA,
+        _METADATA,
     )
     ORIENTATION_APPLIED = (
         "file.orientation_applied",
-        "L’image a été remise à l’endroit selon les informations de l’appareil photo.",
+        _ORIENTED,
+        _ORIENTED,
     )
 
 
@@ -139,8 +152,8 @@ class PdfCode(ReasonCode):
     )
     RESTRICTED = (
         "pdf.restricted",
-        "Ce PDF porte des restrictions (impression ou copie) mais s’ouvre sans mot de "
-        "passe : c’est normal pour une attestation officielle.",
+        _RESTRICTED,
+        _RESTRICTED,
     )
     ACTIVE_CONTENT = (
         "pdf.active_content",

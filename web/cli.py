@@ -77,6 +77,7 @@ def check_one(
 ) -> dict[str, Any]:
     """intake (type, size, safety, storage) then the kind's checks → one JSON object."""
     from intake import analyse, check_context, receive
+    from intake.receive import upload_options
     from validators.codes import KindCode
     from validators.verdict import Level, Result, Verdict, finding
 
@@ -93,7 +94,11 @@ def check_one(
     verdict = received.verdict
     if kind and received.stored is not None:
         context = check_context(
-            settings, student=student, registration_date=registration_date, photo_profile=profile
+            settings,
+            student=student,
+            registration_date=registration_date,
+            photo_profile=profile,
+            options=upload_options(received.verdict.findings),
         )
         checked = analyse(
             received.stored, received.mime or "", kind, context, settings=settings, sandbox=sandbox

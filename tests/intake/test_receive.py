@@ -190,3 +190,16 @@ def test_libmagic_is_recent_enough():
     import magic
 
     assert magic.version() >= 543  # CVE-2022-48554 fixed in 5.43 (security.md §5.3)
+
+
+def test_editing_software_survives_the_metadata_strip_for_the_photo_check(settings, sandbox):
+    from intake.receive import upload_options
+
+    data = badfiles.jpeg(600, 800, exif=badfiles.exif_bytes(software="Adobe Photoshop 25.0"))
+    received = receive(io.BytesIO(data), "photo.jpg", "photo", settings=settings, sandbox=sandbox)
+    assert b"Photoshop" not in received.stored.read_bytes()
+    assert upload_options(received.verdict.findings) == {"source_software": "Adobe Photoshop 25.0"}
+    plain = receive(
+        io.BytesIO(badfiles.jpeg(600, 800)), "p.jpg", "photo", settings=settings, sandbox=sandbox
+    )
+    assert upload_options(plain.verdict.findings) == {}

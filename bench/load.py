@@ -1,7 +1,8 @@
 """Load test: simulated students upload good and bad files to gunicorn, then every
 acknowledged upload is checked against the database and the blob store.
 
-    .venv/bin/python bench/load.py [--users 16] [--duration 60] [--quick]
+    .venv/bin/python bench/load.py [--users 16] [--duration 60] [--quick] [--keep]
+    .venv/bin/python bench/load.py --verify /tmp/justif-load-XXXX   # a kept run, again
 
 What it does:
 
@@ -41,6 +42,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
+from pathlib import Path
 
 # ---------------------------------------------------------------------------------------
 # The locust side: when locust imports this file (``locust -f bench/load.py``) with the
@@ -55,7 +58,6 @@ if _MANIFEST and __name__ != "__main__":
     import random
     import re
     import threading
-    from pathlib import Path
 
     from locust import HttpUser, between, task
 
@@ -211,6 +213,142 @@ if _MANIFEST and __name__ != "__main__":
 # ---------------------------------------------------------------------------------------
 
 
+def verify(
+    url: str, data_dir: Path, ack_log: Path
+) -> tuple[Counter[str], dict[str, str], list[str]]:
+    """Every upload of ``ack_log`` against the database at ``url`` and the store in
+    ``data_dir``: (problems by kind, an example of each, summary lines)."""
+    import hashlib
+    import json
+    from collections import defaultdict
+
+    from sqlalchemy import select
+
+    from intake.db import Database
+    from intake.models import CheckRun, Piece, PieceVersion, Student
+    from validators.registry import ruleset_version
+
+    db = Database(url)
+    attempts: dict[str, dict] = {}
+    for line in ack_log.read_text(encoding="utf-8").splitlines():
+        entry = json.loads(line)
+        attempts.setdefault(entry["name"], {}).update(entry)
+    problems: Counter[str] = Counter()
+    examples: dict[str, str] = {}
+
+    def problem(kind: str, detail: str) -> None:
+        problems[kind] += 1
+        examples.setdefault(kind, detail)
+
+    ruleset = ruleset_version()
+    store_root = data_dir
+    blobs_dir = store_root / "blobs"
+    with db.session() as s:
+        rows = s.execute(
+            select(PieceVersion, Piece.kind, Student.application_id)
+            .join(Piece, PieceVersion.piece_id == Piece.id)
+            .join(Student, Piece.student_id == Student.id)
+        ).all()
+        runs = defaultdict(list)
+        for run in s.scalars(select(CheckRun)):
+            runs[run.version_id].append(run.ruleset)
+    versions_by_name = defaultdict(list)
+    referenced: set[str] = set()
+    for v, kind, login in rows:
+        versions_by_name[v.display_name].append((v, kind, login))
+        referenced.add(v.sha256)
+        referenced.update(v.previews or [])
+        if v.fix:
+            referenced.update(x for x in (v.fix.get("sha256"), v.fix.get("preview")) if x)
+
+    acked = refused = unanswered = interrupted = stored_unanswered = 0
+    for name, a in attempts.items():
+        status = a.get("status")
+        found = versions_by_name.get(name, [])
+        answered = bool(status)
+        if not answered:
+            # cut off (the end of the run interrupts a user mid-request, or the
+            # connection failed, which locust counts as a failure): nothing, or one
+            # complete and checked version
+            unanswered += 1
+            interrupted += bool(a.get("interrupted"))
+            if not found:
+                continue
+            stored_unanswered += 1
+        if not answered or 200 <= status < 400:
+            acked += answered
+            if not found:
+                problem("acknowledged but lost", name)
+                continue
+            if len(found) > 1:
+                problem("stored twice", name)
+            if a.get("expect") == "refused":
+                problem("bad file stored", name)
+            v, kind, login = found[0]
+            if (kind, login) != (a["kind"], a["login"]):
+                problem("stored in the wrong piece", name)
+            if a.get("version_id") not in (None, v.id):
+                problem("API version id differs", name)
+            path = blobs_dir / v.sha256[:2] / v.sha256[2:4] / v.sha256
+            if not path.is_file():
+                problem("blob missing", name)
+            if v.state != "done":
+                problem(f"version {v.state}", name)
+            if len(runs[v.id]) != 1:
+                problem(f"{len(runs[v.id])} check runs", name)
+            elif runs[v.id][0] != ruleset:
+                problem("check run under another ruleset", name)
+        else:
+            refused += 1
+            if found:
+                problem(f"refused (HTTP {status}) but stored", name)
+            if a.get("expect") == "stored":
+                problem(f"good file answered HTTP {status}", name)
+    for name in versions_by_name:
+        if name not in attempts:
+            problem("version from no upload", name)
+
+    stored_blobs = 0
+    for path in blobs_dir.rglob("*"):
+        if path.is_dir():
+            continue
+        if path.name.startswith(".tmp-"):
+            problem("temporary file in blobs/", str(path))
+            continue
+        stored_blobs += 1
+        if hashlib.sha256(path.read_bytes()).hexdigest() != path.name:
+            problem("blob content does not match its name", path.name)
+        if path.name not in referenced:
+            problem("blob referenced by no version", path.name)
+    leftovers = list((store_root / "tmp").iterdir()) if (store_root / "tmp").is_dir() else []
+    for path in leftovers:
+        problem("scratch entry left", path.name)
+
+    with db.session() as s:
+        outcomes = Counter(s.scalars(select(CheckRun.outcome)))
+        timeouts = sum(
+            1
+            for findings in s.scalars(select(CheckRun.findings))
+            for f in findings or []
+            if f.get("code") == "sandbox.timeout"
+        )
+    db.dispose()
+
+    good = sum(1 for a in attempts.values() if a.get("expect") == "stored")
+    lines = [
+        f"uploads: {len(attempts)} sent, {acked} acknowledged (303/202), {refused} answered "
+        f"4xx ({len(attempts) - good} bad files sent), {unanswered} without an answer "
+        f"({interrupted} cut off by the end of the run, {stored_unanswered} of them stored "
+        "and checked)",
+        f"checks: {sum(outcomes.values())} reports "
+        f"({', '.join(f'{k} {n}' for k, n in sorted(outcomes.items()))}), "
+        f"{timeouts} sandbox timeouts",
+        f"store: {stored_blobs} blobs, {len(referenced)} referenced, "
+        f"{len(leftovers)} scratch entries left",
+    ]
+    return problems, examples, lines
+
+
 def main() -> int:
     import argparse
     import csv
@@ -226,8 +364,6 @@ def main() -> int:
     import tempfile
     import time
     import urllib.request
-    from collections import Counter, defaultdict
-    from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
     sys.path.insert(0, str(root))
@@ -256,7 +392,22 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--quick", action="store_true", help="4 users, 15 s")
+    parser.add_argument(
+        "--verify", metavar="DIR", help="only verify the directory a --keep run left"
+    )
     args = parser.parse_args()
+    if args.verify:
+        from intake.db import default_url
+
+        kept = Path(args.verify)
+        problems, examples, lines = verify(
+            args.database_url or default_url(kept / "data"), kept / "data", kept / "acks.jsonl"
+        )
+        print("\n".join(lines))
+        for kind, n in problems.most_common():
+            print(f"  LOST/WRONG {kind}: {n} (e.g. {examples[kind]})")
+        print(f"verification: {'OK' if not problems else 'FAILED'}")
+        return 1 if problems else 0
     if args.quick:
         args.users, args.duration = min(args.users, 4), min(args.duration, 15)
     wait = [float(x) for x in args.wait.split(",")]
@@ -267,11 +418,10 @@ def main() -> int:
     from werkzeug.security import generate_password_hash
 
     from intake.db import Database, default_url
-    from intake.models import ApiToken, CheckRun, Piece, PieceVersion, Role, Student, User
+    from intake.models import ApiToken, PieceVersion, Role, Student, User
     from samples.documents import make_sample
     from samples.photos import generate as generate_photos
     from tests.badfiles import BAD_INPUTS
-    from validators.registry import ruleset_version
 
     year = "2024-2025"  # the samples' campaign
     tmp = Path(tempfile.mkdtemp(prefix="justif-load-"))
@@ -549,132 +699,18 @@ def main() -> int:
             time.sleep(1)
         drain_s = time.perf_counter() - t_drain
 
-        # -- verification ------------------------------------------------------------------
-        attempts: dict[str, dict] = {}
-        for line in ack_log.read_text(encoding="utf-8").splitlines():
-            entry = json.loads(line)
-            attempts.setdefault(entry["name"], {}).update(entry)
-        problems: Counter[str] = Counter()
-        examples: dict[str, str] = {}
-
-        def problem(kind: str, detail: str) -> None:
-            problems[kind] += 1
-            examples.setdefault(kind, detail)
-
-        ruleset = ruleset_version()
-        store_root = data_dir
-        blobs_dir = store_root / "blobs"
-        with db.session() as s:
-            rows = s.execute(
-                select(PieceVersion, Piece.kind, Student.application_id)
-                .join(Piece, PieceVersion.piece_id == Piece.id)
-                .join(Student, Piece.student_id == Student.id)
-            ).all()
-            runs = defaultdict(list)
-            for run in s.scalars(select(CheckRun)):
-                runs[run.version_id].append(run.ruleset)
-        versions_by_name = defaultdict(list)
-        referenced: set[str] = set()
-        for v, kind, login in rows:
-            versions_by_name[v.display_name].append((v, kind, login))
-            referenced.add(v.sha256)
-            referenced.update(v.previews or [])
-            if v.fix:
-                referenced.update(x for x in (v.fix.get("sha256"), v.fix.get("preview")) if x)
-
-        acked = refused = unanswered = interrupted = stored_unanswered = 0
-        for name, a in attempts.items():
-            status = a.get("status")
-            found = versions_by_name.get(name, [])
-            answered = bool(status)
-            if not answered:
-                # cut off (the end of the run interrupts a user mid-request, or the
-                # connection failed, which locust counts as a failure): nothing, or one
-                # complete and checked version
-                unanswered += 1
-                interrupted += bool(a.get("interrupted"))
-                if not found:
-                    continue
-                stored_unanswered += 1
-            if not answered or 200 <= status < 400:
-                acked += answered
-                if not found:
-                    problem("acknowledged but lost", name)
-                    continue
-                if len(found) > 1:
-                    problem("stored twice", name)
-                if a.get("expect") == "refused":
-                    problem("bad file stored", name)
-                v, kind, login = found[0]
-                if (kind, login) != (a["kind"], a["login"]):
-                    problem("stored in the wrong piece", name)
-                if a.get("version_id") not in (None, v.id):
-                    problem("API version id differs", name)
-                path = blobs_dir / v.sha256[:2] / v.sha256[2:4] / v.sha256
-                if not path.is_file():
-                    problem("blob missing", name)
-                if v.state != "done":
-                    problem(f"version {v.state}", name)
-                if len(runs[v.id]) != 1:
-                    problem(f"{len(runs[v.id])} check runs", name)
-                elif runs[v.id][0] != ruleset:
-                    problem("check run under another ruleset", name)
-            else:
-                refused += 1
-                if found:
-                    problem(f"refused (HTTP {status}) but stored", name)
-                if a.get("expect") == "stored":
-                    problem(f"good file answered HTTP {status}", name)
-        for name in versions_by_name:
-            if name not in attempts:
-                problem("version from no upload", name)
-
-        stored_blobs = 0
-        for path in blobs_dir.rglob("*"):
-            if path.is_dir():
-                continue
-            if path.name.startswith(".tmp-"):
-                problem("temporary file in blobs/", str(path))
-                continue
-            stored_blobs += 1
-            if hashlib.sha256(path.read_bytes()).hexdigest() != path.name:
-                problem("blob content does not match its name", path.name)
-            if path.name not in referenced:
-                problem("blob referenced by no version", path.name)
-        leftovers = list((store_root / "tmp").iterdir()) if (store_root / "tmp").is_dir() else []
-        for path in leftovers:
-            problem("scratch entry left", path.name)
-
-        with db.session() as s:
-            outcomes = Counter(s.scalars(select(CheckRun.outcome)))
-            timeouts = sum(
-                1
-                for findings in s.scalars(select(CheckRun.findings))
-                for f in findings or []
-                if f.get("code") == "sandbox.timeout"
-            )
+        problems, examples, lines = verify(url, data_dir, ack_log)
         db.dispose()
-
-        good = sum(1 for a in attempts.values() if a.get("expect") == "stored")
         print()
+        print(lines[0])
         print(
-            f"uploads: {len(attempts)} sent, {acked} acknowledged (303/202), {refused} answered "
-            f"4xx ({len(attempts) - good} bad files sent), {unanswered} without an answer "
-            f"({interrupted} cut off by the end of the run, {stored_unanswered} of them stored "
-            "and checked)"
-        )
-        print(
-            f"checks: {sum(outcomes.values())} reports "
-            f"({', '.join(f'{k} {n}' for k, n in sorted(outcomes.items()))}), "
-            f"{timeouts} sandbox timeouts; drained {drain_s:.0f} s after the load"
+            f"{lines[1]}; drained {drain_s:.0f} s after the load"
             + ("" if not busy else f" — {busy} STILL QUEUED OR RUNNING")
         )
-        print(
-            f"store: {stored_blobs} blobs, {len(referenced)} referenced, "
-            f"{len(leftovers)} scratch entries left"
-        )
+        print(lines[2])
         if busy:
-            problem("checks not finished", f"{busy} versions")
+            problems["checks not finished"] += 1
+            examples["checks not finished"] = f"{busy} versions"
         if problems:
             for kind, n in problems.most_common():
                 print(f"  LOST/WRONG {kind}: {n} (e.g. {examples[kind]})")

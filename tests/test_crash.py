@@ -1,10 +1,10 @@
 """Crash test (issue 8): the real service under ``kill -9``.
 
 gunicorn (``web:create_app()``, Celery runner) and a real Celery worker on a real
-``redis-server``; client threads upload continuously through the API and the student
-form. The worker is killed in the middle of a check (slowed by
-``tests.sandbox_targets:slow_check``) and again while it works through the backlog; the
-web server (master and workers: its whole process group) is killed twice while a
+``redis-server``; client threads upload continuously through the API (two of them for
+the same piece) and the student form. The worker is killed in the middle of a check
+(slowed by ``tests.sandbox_targets:slow_check``) and again while it works through the
+backlog; the web server (master and workers: its whole process group) is killed twice while a
 request is inside the upload gate. Each is restarted and the uploads go on. Then:
 
 - every acknowledged upload (a 2xx/3xx answer received) has its version row and its
@@ -17,6 +17,10 @@ request is inside the upload gate. Each is restarted and the uploads go on. Then
 
 The database comes from ``tests.dburl``: the PostgreSQL pass of ``make test`` runs it
 again on a real PostgreSQL server.
+
+Three fast tests pin the fixes the crash test needed: the start-up sweep of what dead
+processes left, blob writes that never leave a temporary file among the blobs, and an
+upload whose version number a concurrent upload took at the same moment.
 """
 
 from __future__ import annotations
@@ -70,6 +74,9 @@ def test_sweep_removes_what_dead_processes_left_and_keeps_live_ones(tmp_path):
         cwd=ROOT,
     ).stdout.strip()
     mine = store.scratch_dir()  # a live owner: this process
+    host = owner_tag().split("-")[0]
+    reused = store.tmp / f"job-{host}-{os.getpid()}-1-abcdefgh"  # this pid, another start
+    reused.mkdir()
     foreign_old = store.tmp / "job-0badc0de-1-1-abcdefgh"  # another host, long ago
     foreign_new = store.tmp / "job-0badc0de-2-2-abcdefgh"  # another host, just now
     legacy_old = store.tmp / "job-abcdefgh"  # no owner in the name, long ago
@@ -80,7 +87,7 @@ def test_sweep_removes_what_dead_processes_left_and_keeps_live_ones(tmp_path):
     assert (store.tmp / dead).is_dir()
     assert len([p for p in store.tmp.iterdir() if p.name.startswith(".tmp-")]) == 1
 
-    assert store.sweep_stale() == 4
+    assert store.sweep_stale() == 5
     left = sorted(p.name for p in store.tmp.iterdir())
     assert left == sorted([mine.name, foreign_new.name])
     assert mine.name.startswith(f"job-{owner_tag()}-")
@@ -93,6 +100,72 @@ def test_blob_writes_never_leave_a_temporary_file_among_the_blobs(tmp_path):
     sha = store.put_bytes(b"%PDF-1.4 whole")
     assert [p.name for p in store.blobs.rglob("*") if p.is_file()] == [sha]
     assert list(store.tmp.iterdir()) == []
+
+
+def test_an_upload_whose_version_number_was_just_taken_gets_the_next_one(
+    tmp_path, monkeypatch, sandbox
+):
+    """Two uploads to one piece at the same moment both read the last number: the one
+    that inserts second must retry, not answer 500 (the crash test's two clients of one
+    student found it)."""
+    import io
+
+    from sqlalchemy import event, insert
+
+    from intake.models import PieceVersion
+    from intake.pipeline import store_upload
+    from tests.web.helpers import make_app, student_id, text_pdf
+
+    monkeypatch.setenv("JUSTIF_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = make_app(tmp_path)
+    from web.commands.service import create_demo
+
+    create_demo(app, student_password="pw-etudiant-test", admin_password="pw-admin-test")
+    pipe = app.extensions["justif"].pipeline
+    sid = student_id(app, "P241000001")
+
+    def upload(text: str) -> int | None:
+        return store_upload(
+            pipe,
+            student_id=sid,
+            kind="diploma",
+            files=[(io.BytesIO(text_pdf(text)), f"{text}.pdf")],
+            user_id=None,
+            sandbox=sandbox,
+        ).version_id
+
+    assert upload("first") is not None
+    raced = []
+
+    def concurrent_insert(_mapper, _connection, target) -> None:
+        # between this upload's read of the last number and its insert, another upload
+        # commits a version with the same number
+        if raced or target.display_name != "second.pdf":
+            return
+        raced.append(target.number)
+        with pipe.db.engine.begin() as other:
+            other.execute(
+                insert(PieceVersion.__table__).values(
+                    piece_id=target.piece_id,
+                    number=target.number,
+                    sha256=target.sha256,
+                    mime=target.mime,
+                    display_name="concurrent.pdf",
+                )
+            )
+
+    event.listen(PieceVersion, "before_insert", concurrent_insert)
+    try:
+        second = upload("second")
+    finally:
+        event.remove(PieceVersion, "before_insert", concurrent_insert)
+    assert raced == [2] and second is not None
+    with pipe.db.session() as s:
+        rows = s.execute(
+            select(PieceVersion.display_name, PieceVersion.number).order_by(PieceVersion.number)
+        ).all()
+    assert [tuple(r) for r in rows] == [("first.pdf", 1), ("concurrent.pdf", 2), ("second.pdf", 3)]
+    app.extensions["justif"].close()
 
 
 # -- the crash test -----------------------------------------------------------------------------

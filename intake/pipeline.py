@@ -600,6 +600,8 @@ def store_upload(
         r = receive(stream, name, kind, settings=pipe.settings, store=pipe.store, sandbox=sandbox)
         if r.stored is None:
             label = part_names[i] if i < len(part_names) else ""
+            # the side already received is not kept on its own (an identity file)
+            _drop_unreferenced(pipe, [x.sha256 for x in received if x.sha256])
             return UploadOutcome(findings=list(r.verdict.findings), part=label)
         received.append(r)
 
@@ -607,6 +609,7 @@ def store_upload(
     if len(received) == 2:
         final, merge_findings = _merge_sides(pipe, received, kind, sandbox)
         if final is None:
+            _drop_unreferenced(pipe, [r.sha256 for r in received if r.sha256])
             return UploadOutcome(findings=merge_findings, part="recto/verso")
         display = "recto + verso"
         source = "merge" if source == "upload" else source

@@ -97,6 +97,20 @@ def test_recto_verso_through_the_form(app, student_client):
         assert (v.pages, v.mime, v.display_name) == (2, "application/pdf", "recto + verso")
 
 
+def test_a_refused_verso_leaves_no_recto_behind(app, student_client):
+    r = upload(
+        student_client,
+        "identity",
+        recto=(jpeg_bytes(1100, 700), "recto.jpg"),
+        verso=(b"<html>not a scan</html>", "verso.jpg"),
+    )
+    assert r.status_code == 422
+    store = app.extensions["justif"].pipeline.store
+    assert list(store.iter_hashes()) == []  # the recto is not kept on its own
+    with app.extensions["justif"].db.session() as s:
+        assert s.scalar(select(PieceVersion)) is None
+
+
 def test_to_fix_shows_the_message_and_what_to_do_then_explanation(app, student_client):
     verdict = {
         "outcome": "rejected",

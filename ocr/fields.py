@@ -793,6 +793,40 @@ def _components(ink: Any) -> list[list[tuple[int, int, int]]]:
     return list(groups.values())
 
 
+def _split_touching(box: list[Any], tall: float) -> list[list[Any]]:
+    """A component much wider than a capital is two glyphs touching (blur, a bold
+    "TV"): cut it at its thinnest column in the middle part, when that column is thin."""
+    x0, y0, x1, y1, _area, comp = box
+    width = x1 - x0
+    if width < 1.6 * tall:
+        return [box]
+    columns = [0] * width
+    for _, a, b in comp:
+        for x in range(a - x0, b - x0):
+            columns[x] += 1
+    lo, hi = int(width * 0.3), int(width * 0.7)
+    cut = min(range(lo, hi), key=lambda x: columns[x])
+    if columns[cut] > max(2, 0.2 * (y1 - y0)):
+        return [box]
+    cut += x0
+    left = [(y, a, min(b, cut)) for y, a, b in comp if a < cut]
+    right = [(y, max(a, cut), b) for y, a, b in comp if b > cut]
+    out = []
+    for runs in (left, right):
+        if runs:
+            out.append(
+                [
+                    min(r[1] for r in runs),
+                    min(r[0] for r in runs),
+                    max(r[2] for r in runs),
+                    max(r[0] for r in runs) + 1,
+                    sum(r[2] - r[1] for r in runs),
+                    runs,
+                ]
+            )
+    return [part for half in out for part in _split_touching(half, tall)]
+
+
 def glyphs_of(crop: Any) -> list[Glyph]:
     """The glyphs of a one-line crop, left to right: connected ink components, specks
     dropped, pieces stacked above each other (accents, dots) joined."""
@@ -814,6 +848,7 @@ def glyphs_of(crop: Any) -> list[Glyph]:
     heights = sorted(b[3] - b[1] for b in boxes)
     tall = heights[len(heights) * 3 // 4]
     boxes = [b for b in boxes if b[4] >= max(6, 0.02 * tall * tall)]
+    boxes = [part for b in boxes for part in _split_touching(b, tall)]
     boxes.sort(key=lambda b: b[0])
     merged: list[list[Any]] = []
     for b in boxes:
@@ -878,32 +913,14 @@ def _is_slash(g: Glyph, cap: float) -> bool:
     return w < 0.8 * h and g.slant > 0.45 and g.span < 0.5 and h > 0.7 * cap
 
 
-def _decide(group: str, g: Glyph, ratio: float | None, cap: float) -> str | None:
-    """Which character of ``group`` the glyph is, or None when unclear."""
+def _decide(
+    group: str, g: Glyph, ratio: float | None, cap: float, proportional: bool
+) -> str | None:
+    """Which character of ``group`` the glyph is, or None when unclear. ``ratio`` is
+    its ink width ÷ the code's digits'. Verdicts a monospaced face cannot produce (a
+    glyph much wider or narrower than a digit: O, G, I) need no more; verdicts for the
+    digit-like member (0, 6, 1, L, 2, Z) need a proportional face."""
     h = g.box[3]
-    if group == "0OQD":
-        if g.corner >= 0.5 and g.left_top <= 0.05 and g.left_bottom <= 0.05:
-            return "D"
-        if h >= 1.15 * cap:
-            return "Q"
-        if ratio is None:
-            return None
-        if ratio <= 1.15:
-            return "0"
-        if ratio >= 1.22:
-            return "O"
-        return None
-    if ratio is None:
-        return None
-    if group == "1IL":
-        if ratio <= 0.6:
-            return "I"
-        if ratio >= 0.75:
-            if g.left_wobble <= 0.05 and g.left_top <= 0.05:
-                return "L"
-            if g.left_wobble >= 0.09:
-                return "1"
-        return None
     if group == "8B":
         if g.corner >= 0.35 and g.left_top <= 0.045:
             return "B"
@@ -916,17 +933,40 @@ def _decide(group: str, g: Glyph, ratio: float | None, cap: float) -> str | None
         if g.corner <= 0.17 and g.left_top >= 0.05:
             return "S"
         return None
-    if group == "2Z":
-        if g.left_wobble <= 0.25 and ratio >= 1.04:
-            return "Z"
-        if g.left_wobble >= 0.265 and ratio <= 1.03:
-            return "2"
+    if group == "0OQD":
+        if g.corner >= 0.5 and g.left_top <= 0.05 and g.left_bottom <= 0.05:
+            return "D"
+        if h >= 1.15 * cap:
+            return "Q"
+        if ratio is None:
+            return None
+        if ratio >= 1.22:
+            return "O"
+        if ratio <= 1.15 and proportional:
+            return "0"
+        return None
+    if ratio is None:
+        return None
+    if group == "1IL":
+        if ratio <= 0.6:
+            return "I"
+        if ratio >= 0.75 and proportional:
+            if g.left_wobble <= 0.05 and g.left_top <= 0.05:
+                return "L"
+            if g.left_wobble >= 0.09:
+                return "1"
         return None
     if group == "6G":
         if ratio >= 1.13:
             return "G"
-        if ratio <= 1.10:
+        if ratio <= 1.10 and proportional:
             return "6"
+        return None
+    if group == "2Z" and proportional:
+        if g.left_wobble <= 0.25 and ratio >= 1.04:
+            return "Z"
+        if g.left_wobble >= 0.265 and ratio <= 1.03:
+            return "2"
     return None
 
 
@@ -941,11 +981,11 @@ def arbitrate(crop: Any, reading: str) -> list[str | None] | None:
     if not code or len(code) != len(reading):
         return None
     cap = statistics.median(g.box[3] for g in code)
-    digits = [g.box[2] for g, c in zip(code, reading, strict=True) if c in "2345679"]
+    digits = [g.box[2] for g, c in zip(code, reading, strict=True) if c in "23456789"]
     ref = statistics.median(digits) if len(digits) >= 2 else None
-    if ref is not None and not _proportional(code, reading, ref):
-        # a monospaced face: widths say nothing (O and 0 have the same advance)
-        ref = None
+    # a monospaced face gives 0 and O the same width: only a proportional one lets a
+    # glyph as wide as a digit be called a digit
+    proportional = ref is not None and _proportional(code, reading, ref)
     out: list[str | None] = []
     for g, c in zip(code, reading, strict=True):
         group = PAIRS.get(c)
@@ -953,16 +993,17 @@ def arbitrate(crop: Any, reading: str) -> list[str | None] | None:
             out.append(None)
             continue
         ratio = g.box[2] / ref if ref else None
-        out.append(_decide(group, g, ratio, cap))
+        out.append(_decide(group, g, ratio, cap, proportional))
     return out
 
 
 def _proportional(code: Sequence[Glyph], reading: str, ref: float) -> bool:
     """Is the face proportional (O wider than 0, I narrower than 1)? Told by the pitch
-    from glyph to glyph inside the code's groups: its spread is > 0.10 for proportional
-    faces and ≤ 0.09 for monospaced ones (DejaVu, Liberation, measured on crops); in
-    between, capitals clearly wider than digits (median ≥ 1.10, M and W left out)
-    decide. Measured: 37/37 proportional codes, 0/215 monospaced ones."""
+    from glyph to glyph inside the code's groups (spread > 0.10 for proportional faces,
+    ≤ 0.09 for monospaced ones: DejaVu and Liberation, measured on crops), by a round
+    or wide capital ≥ 1.2 × a digit (monospaced: ≤ 1.12), or, for a spread between 0.07
+    and 0.10, by capitals wider than digits (median ≥ 1.10, M and W left out).
+    Measured: 37/37 proportional codes, 0/215 monospaced ones."""
     centres = [g.box[0] + g.box[2] / 2 for g in code]
     pitches = [b - a for a, b in itertools.pairwise(centres)]
     if len(pitches) < 3:
@@ -973,6 +1014,9 @@ def _proportional(code: Sequence[Glyph], reading: str, ref: float) -> bool:
         return False
     spread = statistics.pstdev(inside) / statistics.fmean(inside)
     if spread > 0.10:
+        return True
+    # a round or wide capital clearly wider than a digit (monospaced faces: ≤ 1.12)
+    if any(c in "CDGHNOQU" and g.box[2] / ref >= 1.2 for g, c in zip(code, reading, strict=True)):
         return True
     letters = [
         g.box[2] / ref

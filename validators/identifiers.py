@@ -1142,9 +1142,15 @@ class Reading:
 _LOOKALIKES = str.maketrans({")": "J", "]": "J", "}": "J", "|": "I", "$": "S", "§": "S"})
 
 
+_CODE_JUNK = re.compile(r"[^0-9A-Za-z/\s.\-\u2010-\u2014]")  # marks OCR adds ("&", "'", "*")
+_BRACKET_BY_J = re.compile(r"(?<=[Jj])[\])}]|[\])}](?=[Jj])")
+
+
 def ocr_code(text: str) -> str:
-    """An OCR'd code with bracket and bar look-alikes turned into letters."""
-    return (text or "").translate(_LOOKALIKES)
+    """An OCR'd code with bracket and bar look-alikes turned into letters (a bracket
+    next to a J is the J's descender read twice: dropped)."""
+    text = _BRACKET_BY_J.sub("", text or "").translate(_LOOKALIKES)
+    return _CODE_JUNK.sub("", text)
 
 
 def _ocr_inconclusive(check: IneCheck) -> IneCheck:

@@ -281,3 +281,15 @@ def test_flatten_takes_out_uneven_lighting():
     assert flat[y : y + h, x : x + w].min() < 80  # the ink stays dark
     plain, _ = _render("0100008010J", size=40)
     assert np.array_equal(np.asarray(F.flatten(plain)), np.asarray(plain))  # flat: unchanged
+
+
+def test_touching_glyphs_are_cut_apart():
+    face = ImageFont.truetype(FONTS + "DejaVuSans-Bold.ttf", 40)
+    image = Image.new("L", (260, 100), 255)
+    draw = ImageDraw.Draw(image)
+    x = 20
+    for c in "4TV8":
+        draw.text((x, 30), c, font=face, fill=0)
+        # T and V drawn into each other (blur or bold type makes them touch)
+        x += int(face.getlength(c)) - (6 if c == "T" else -4)
+    assert len(F.glyphs_of(image)) == 4

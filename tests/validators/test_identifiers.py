@@ -369,3 +369,12 @@ def test_decide_cvec():
     assert split.value == value and split.confident  # the glyph says O for both
     disagree = decide_cvec([_ocr("AMI4 K8O1TZ 27"), _ocr("AMI4 K8Q1TZ 27", "field")])
     assert not disagree.confident and disagree.alternatives
+
+
+def test_ocr_code_cleans_look_alikes():
+    from validators.identifiers import ocr_code
+
+    assert ocr_code("8647082837)") == "8647082837J"
+    assert ocr_code("REN4 GY468J] 28") == "REN4 GY468J 28"  # the J's descender read twice
+    assert ocr_code("LIL4 BX9KM8& 15 / TRAOR") == "LIL4 BX9KM8 15 / TRAOR"
+    assert ocr_code("1080CG1AX|4") == "1080CG1AXI4"

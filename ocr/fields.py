@@ -1044,10 +1044,14 @@ def code_glyphs(crop: Any) -> list[Glyph]:
 
 # characters OCR puts for the letters of a code (J read as a bracket, I as a bar)
 _CODE_LOOKALIKES = str.maketrans({")": "J", "]": "J", "}": "J", "|": "I", "$": "S", "§": "S"})
+# a bracket next to a J is the J's descender read twice
+_BRACKET_BY_J = re.compile(r"(?<=[Jj])[\])}]|[\])}](?=[Jj])")
+# marks OCR adds inside a code ("&", "'", "*"); separators and the suffix slash stay
+_CODE_JUNK = re.compile(r"[^0-9A-Za-z/\s.\-\u2010-\u2014]")
 
 
 def clean_code(text: str) -> str:
-    """An OCR'd code with bracket/bar look-alikes turned into letters and any other
-    punctuation except ``/`` and ``-`` dropped."""
-    text = (text or "").translate(_CODE_LOOKALIKES)
-    return re.sub(r"[^0-9A-Za-z/\- ]+", " ", text).strip()
+    """An OCR'd code with bracket and bar look-alikes turned into letters (a bracket
+    next to a J dropped) and any other stray mark removed."""
+    text = _BRACKET_BY_J.sub("", text or "").translate(_CODE_LOOKALIKES)
+    return _CODE_JUNK.sub("", text).strip()

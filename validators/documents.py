@@ -20,7 +20,7 @@ from ocr import fields as ocr_fields
 from ocr.fields import DocumentText, FieldSpec
 from validators.base import Context, Document
 from validators.codes import ReasonCode
-from validators.identifiers import IneCheck, IneCode, Reading, Source, decide_ine, normalize_ine
+from validators.identifiers import IneCheck, Reading, Source, decide_ine, normalize_ine
 from validators.names import NameMatch, compare_person, fold, name_in_text
 from validators.verdict import Finding, Level, Result, Verdict, finding, inconclusive, passed
 
@@ -351,12 +351,6 @@ def ine_check(readings: Sequence[Reading], ctx: Context) -> IneCheck | None:
     return decide_ine(readings, expected=expected)
 
 
-def ine_finding(check: IneCheck | None) -> Finding:
-    if check is None:
-        return inconclusive(IneCode.MISSING)
-    return check.finding()
-
-
 def names_finding(
     text: DocumentText,
     ctx: Context,
@@ -543,7 +537,3 @@ def check_apprenticeship_contract(doc: Document, ctx: Context) -> Verdict:
     if any(blocking(f) for f in verdict.findings) or DocCode.UNREADABLE in verdict.codes:
         return verdict
     return Verdict.of((*verdict.findings, inconclusive(DocCode.CONTRACT_UNSIGNED)), verdict.fields)
-
-
-def normalized_or_none(value: str | None) -> str | None:
-    return normalize_ine(value) if value else None

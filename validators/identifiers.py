@@ -1138,19 +1138,11 @@ class Reading:
         )
 
 
-# OCR look-alikes of code letters (J read as a bracket, I as a bar)
-_LOOKALIKES = str.maketrans({")": "J", "]": "J", "}": "J", "|": "I", "$": "S", "§": "S"})
-
-
-_CODE_JUNK = re.compile(r"[^0-9A-Za-z/\s.\-\u2010-\u2014]")  # marks OCR adds ("&", "'", "*")
-_BRACKET_BY_J = re.compile(r"(?<=[Jj])[\])}]|[\])}](?=[Jj])")
-
-
 def ocr_code(text: str) -> str:
-    """An OCR'd code with bracket and bar look-alikes turned into letters (a bracket
-    next to a J is the J's descender read twice: dropped)."""
-    text = _BRACKET_BY_J.sub("", text or "").translate(_LOOKALIKES)
-    return _CODE_JUNK.sub("", text)
+    """An OCR'd code cleaned of look-alikes and stray marks (ocr.fields.clean_code)."""
+    from ocr.fields import clean_code
+
+    return clean_code(text)
 
 
 def _ocr_inconclusive(check: IneCheck) -> IneCheck:

@@ -232,12 +232,15 @@ def test_stacked_crops_are_read_in_one_call():
 def test_clean_code():
     assert F.clean_code("8647082837)") == "8647082837J"
     assert F.clean_code("1080CG1AX|4 :") == "1080CG1AXI4"
+    assert F.clean_code("REN4 GY468J] 28") == "REN4 GY468J 28"
+    assert F.clean_code("LIL4 BX9KM8& 15 / TRAOR") == "LIL4 BX9KM8 15 / TRAOR"
 
 
 # -- the real engine ------------------------------------------------------------------------
 
 
 @pytest.mark.ocr
+@pytest.mark.slow
 def test_tesseract_reads_a_generated_scan_and_its_fields():
     from ocr.tesseract import TesseractEngine
     from samples import documents as gen

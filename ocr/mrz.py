@@ -85,6 +85,10 @@ class MrzScan:
     pages_with_band: list[int] = field(default_factory=list)
     confirmed_by: str | None = None  # a repaired reading confirmed by this other read
     unconfirmed: list[str] = field(default_factory=list)  # repaired readings never confirmed
+    method: str | None = None  # the read that gave ``lines`` (e.g. "cells-grey")
+    # cell-by-cell readings (``resolve``'s results) not trusted as they are, best first,
+    # with the page and rotation they come from: for a confirmation from elsewhere
+    pending: list[tuple[Any, int, int]] = field(default_factory=list)
 
     @property
     def found(self) -> bool:
@@ -623,6 +627,196 @@ def expand_options(text: str, mask: Sequence[bool]) -> tuple[list[str], bool]:
     return [expand(text, mask)], len(text) != slots
 
 
+# ------------------------------------------------------------------- cell reading
+
+_MRZ_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+GLYPH_SIZE = 32  # px: glyphs are compared at this height, their width kept
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """What Tesseract put in one character cell."""
+
+    char: str  # '<' on a filler cell; '' when Tesseract placed nothing usable here
+    # the characters its LSTM considered for the cell, with their scores (0-100), best
+    # first; ``char`` itself is usually the first
+    choices: tuple[tuple[str, float], ...] = ()
+    count: int = 1  # symbols placed in the cell: 1 normally, 0 missed, 2+ split or doubled
+    confidence: float = 0.0
+
+    @property
+    def filler(self) -> bool:
+        return self.char == "<"
+
+    def others(self) -> tuple[str, ...]:
+        """The characters considered besides ``char``, best first."""
+        return tuple(c for c, _ in self.choices if c != self.char)
+
+
+@dataclass
+class CellRead:
+    """A band read cell by cell: each character Tesseract gave is bound to the cell under
+    it by position (never by order, so a doubled or dropped character cannot shift the
+    others), with its alternatives; and how alike the glyphs of any two character cells
+    look (the same character printed on the same card looks the same)."""
+
+    cells: list[list[Cell]]
+    variant: str
+    similarity: np.ndarray  # cosine similarity between the glyphs of character cells
+    index: dict[tuple[int, int], int]  # (line, cell) -> row of ``similarity``
+    timed_out: bool = False
+
+    def lines(self) -> list[str]:
+        """The cells' characters; '?' where Tesseract gave none."""
+        return ["".join(c.char or "?" for c in line) for line in self.cells]
+
+    def alike(self, a: tuple[int, int], b: tuple[int, int]) -> float | None:
+        i, j = self.index.get(a), self.index.get(b)
+        if i is None or j is None:
+            return None
+        return float(self.similarity[i, j])
+
+
+def _glyph_vector(line: np.ndarray, ink: np.ndarray, a: int, b: int) -> np.ndarray | None:
+    """The glyph of cell [a, b) in grey levels, brought to GLYPH_SIZE pixels high (its
+    width kept, centred), as a zero-mean unit vector."""
+    import cv2
+
+    mask = _cell_glyph(ink, a, b)
+    ys, xs = np.nonzero(mask)
+    if ys.size < 6:
+        return None
+    x_off = max(0, a - max(1, (b - a) // 4))
+    y0, y1, c0, c1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    crop = 255 - line[y0:y1, x_off + c0 : x_off + c1].astype(np.float32)
+    crop = crop * mask[y0:y1, c0:c1]
+    height, width = crop.shape
+    new_w = max(1, min(GLYPH_SIZE, round(width * GLYPH_SIZE / height)))
+    resized = cv2.resize(crop, (new_w, GLYPH_SIZE), interpolation=cv2.INTER_AREA)
+    canvas = np.zeros((GLYPH_SIZE, GLYPH_SIZE), np.float32)
+    left = (GLYPH_SIZE - new_w) // 2
+    canvas[:, left : left + new_w] = resized
+    vector = canvas.ravel() - canvas.mean()
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else None
+
+
+def glyph_similarity(prep: _Prepared) -> tuple[dict[tuple[int, int], int], np.ndarray]:
+    """Cosine similarity between the glyphs of every character (non-filler) cell."""
+    index: dict[tuple[int, int], int] = {}
+    vectors: list[np.ndarray] = []
+    for li, (line, mask, box) in enumerate(zip(prep.lines, prep.masks, prep.boxes, strict=True)):
+        if mask is None or box is None:
+            continue
+        ink = _ink(line)
+        for ci, ((a, b), filler) in enumerate(zip(box, mask, strict=True)):
+            if filler:
+                continue
+            vector = _glyph_vector(line, ink, a, b)
+            if vector is not None:
+                index[(li, ci)] = len(vectors)
+                vectors.append(vector)
+    if not vectors:
+        return {}, np.zeros((0, 0), np.float32)
+    matrix = np.stack(vectors)
+    return index, matrix @ matrix.T
+
+
+def _compact_layout(
+    prep: _Prepared, *, binarise: bool, scale: float
+) -> tuple[np.ndarray, list[tuple[float, float]], list[list[tuple[float, float, int]]]]:
+    """The compacted band (filler cells taken out) as ``stack`` draws it, with where
+    each line and each character cell ended up: (image, line y ranges, per line
+    (x0, x1, cell index))."""
+    packed, slots = [], []
+    for line, mask, box in zip(prep.lines, prep.masks, prep.boxes, strict=True):
+        if mask is None or box is None:
+            raise ValueError("a line without cells")
+        pieces, spots, x = [], [], 0
+        for ci, ((a, b), filler) in enumerate(zip(box, mask, strict=True)):
+            if filler:
+                continue
+            pieces.append(line[:, a:b])
+            spots.append((x, x + b - a, ci))
+            x += b - a
+        packed.append(np.hstack(pieces))
+        slots.append(spots)
+    image = stack(packed, binarise=binarise)
+    gap = CHAR_HEIGHT
+    rows = [
+        (gap + i * (CHAR_HEIGHT + gap), gap + i * (CHAR_HEIGHT + gap) + CHAR_HEIGHT)
+        for i in range(len(packed))
+    ]
+    if scale != 1.0:
+        image = _scaled(image, scale)
+    rows_s = [(y0 * scale, y1 * scale) for y0, y1 in rows]
+    slots_s = [
+        [((CHAR_HEIGHT + x0) * scale, (CHAR_HEIGHT + x1) * scale, ci) for x0, x1, ci in spots]
+        for spots in slots
+    ]
+    return image, rows_s, slots_s
+
+
+def _cell_char(char: str) -> str:
+    char = char.upper()
+    return char if char in _MRZ_ALPHABET else ""
+
+
+def read_cells(
+    engine: OcrEngine, prep: _Prepared, *, binarise: bool = False, scale: float = 1.0
+) -> CellRead | None:
+    """Read the compacted band once (Tesseract's symbols with their boxes and choices)
+    and bind every symbol to the character cell under its centre. None when the engine
+    cannot give symbols or the band has no cells."""
+    from PIL import Image
+
+    reader = getattr(engine, "read_symbols", None)
+    if reader is None or not mrz_like(prep):
+        return None
+    image, rows, slots = _compact_layout(prep, binarise=binarise, scale=scale)
+    symbols, timed_out = reader(Image.fromarray(image))
+    placed: list[list[list[Any]]] = [[[] for _ in mask or ()] for mask in prep.masks]
+    margin = CHAR_HEIGHT * scale / 2
+    for sym in symbols:
+        x0, y0, x1, y1 = sym.box
+        cy, cx = (y0 + y1) / 2, (x0 + x1) / 2
+        li = next((i for i, (a, b) in enumerate(rows) if a - margin <= cy < b + margin), None)
+        if li is None or not slots[li]:
+            continue
+        near = min(slots[li], key=lambda s: abs((s[0] + s[1]) / 2 - cx))
+        if not near[0] - margin / 2 <= cx < near[1] + margin / 2:
+            continue  # a mark outside the characters
+        placed[li][near[2]].append(sym)
+    cells: list[list[Cell]] = []
+    for li, mask in enumerate(prep.masks):
+        row: list[Cell] = []
+        for ci, filler in enumerate(mask or ()):
+            found = placed[li][ci]
+            if filler:
+                row.append(Cell("<", count=len(found)))
+                continue
+            if len(found) != 1:
+                merged: dict[str, float] = {}
+                for sym in found:
+                    for c, score in ((sym.char, sym.confidence), *sym.choices):
+                        if (c := _cell_char(c)) and score > merged.get(c, -1.0):
+                            merged[c] = score
+                ranked = tuple(sorted(merged.items(), key=lambda kv: -kv[1]))
+                row.append(Cell("", ranked, len(found)))
+                continue
+            sym = found[0]
+            best: dict[str, float] = {}
+            for c, score in sym.choices:
+                if (c := _cell_char(c)) and score > best.get(c, -1.0):
+                    best[c] = score
+            ranked = tuple(sorted(best.items(), key=lambda kv: -kv[1]))
+            row.append(Cell(_cell_char(sym.char), ranked, 1, sym.confidence))
+        cells.append(row)
+    index, similarity = glyph_similarity(prep)
+    variant = f"cells-{'bin' if binarise else 'grey'}{'' if scale == 1.0 else f'-x{scale:g}'}"
+    return CellRead(cells, variant, similarity, index, timed_out)
+
+
 def _turned(lines: list[np.ndarray]) -> list[np.ndarray]:
     return [np.ascontiguousarray(ln[::-1, ::-1]) for ln in reversed(lines)]
 
@@ -694,6 +888,26 @@ def attempts(engine: OcrEngine, lines: list[np.ndarray]) -> Iterable[Attempt]:
 # accept(lines) -> (valid, needs_confirmation, key): a valid reading that holds only
 # after a guessed repair is trusted once another read gives the same key.
 Judge = Callable[[list[str]], tuple[bool, bool, str]]
+# resolve(cell read) -> an object with ``lines`` (tuple or None) and ``sure``, or None
+# (validators.mrz.resolve_cells)
+Resolver = Callable[["CellRead"], Any]
+# the cell-by-cell reads tried on a TD1 band, in order: (name, binarise, scale)
+CELL_READS = (("grey", False, 1.0), ("bin", True, 1.0), ("x1.4", False, 1.4))
+
+
+def cell_band(lines: list[np.ndarray]) -> _Prepared | None:
+    """The band's lines cut into cells, the right way up, when it is a TD1 band (3 lines
+    of 30 cells). Only TD1 is read cell by cell: its document number (9 free characters
+    under one check digit) is where Tesseract's slips on OCR-B pass unnoticed; the other
+    layouts keep the reads of ``attempts``, whose repairs their shapes make safe."""
+    if len(lines) != 3:
+        return None
+    upright, turned = prepare(lines), prepare(_turned(lines))
+    order = (turned, upright) if turned.fillers > upright.fillers + 3 else (upright, turned)
+    for prep in order:
+        if mrz_like(prep) and all(len(m or ()) == 30 for m in prep.masks):
+            return prep
+    return None
 
 
 @dataclass
@@ -725,13 +939,16 @@ def read_mrz(
     engine: OcrEngine,
     accept: Judge,
     *,
+    resolve: Resolver | None = None,
     deadline_s: float = 20.0,
     max_bands: int = 3,
 ) -> MrzScan:
     """Look for an MRZ on every image (pages of a file: recto, verso): the bands that
     look most like an MRZ first, on any page; then the pages turned 90° and 270°.
     Stops at the first candidate ``accept`` trusts, or at the second independent read
-    that agrees with a repaired one."""
+    that agrees with a repaired one. With ``resolve``, a TD1 band is read cell by cell
+    (``CELL_READS``) and only a reading ``resolve`` calls sure is taken; the others are
+    left in ``pending``."""
     started = time.perf_counter()
     scan = MrzScan()
     provisional: dict[str, str] = {}  # key -> variant that gave it
@@ -752,6 +969,26 @@ def read_mrz(
             continue  # an MRZ was seen upright; turned pages show nothing better
         scan.bands_found += len(found)
         for cand in found:
+            prep = cell_band(cand.lines) if resolve is not None else None
+            if prep is not None and getattr(engine, "read_symbols", None) is not None:
+                for name, binarise, scale in CELL_READS:
+                    read = read_cells(engine, prep, binarise=binarise, scale=scale)
+                    if read is None:
+                        break
+                    scan.attempts += 1
+                    scan.timed_out |= read.timed_out
+                    if len(scan.candidates) < 50:
+                        scan.candidates.append(read.lines())
+                    result = resolve(read)
+                    if result is None:
+                        break
+                    if result.sure and result.lines is not None:
+                        scan.method = f"cells-{name}"
+                        return done(list(result.lines), cand.page, rotation)
+                    scan.pending.append((result, cand.page, rotation))
+                    if read.timed_out or time.perf_counter() - started > deadline_s:
+                        return done(None, None, 0)
+                continue
             for attempt in attempts(engine, cand.lines):
                 scan.attempts += 1
                 scan.timed_out |= attempt.timed_out
@@ -770,6 +1007,7 @@ def read_mrz(
                     bucket.setdefault(key, chosen)
                 if len(sure) == 1:
                     (chosen,) = sure.values()
+                    scan.method = attempt.variant
                     return done(chosen, cand.page, rotation)
                 if sure:
                     continue  # two readings verify as read: nothing to trust
@@ -780,6 +1018,7 @@ def read_mrz(
                 seen = provisional.get(key)
                 if seen is not None and seen != attempt.variant:
                     scan.confirmed_by = seen
+                    scan.method = attempt.variant
                     return done(chosen, cand.page, rotation)
                 provisional.setdefault(key, attempt.variant)
                 if time.perf_counter() - started > deadline_s or attempt.timed_out:

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,6 +25,58 @@ if TYPE_CHECKING:
 CODE_CONFIG = "-c load_system_dawg=0 -c load_freq_dawg=0"
 # Tesseract refuses or crawls on huge images: downscale to <= 4000 px (security.md §5.5)
 MAX_SIDE = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class OcrSymbol:
+    """One character as Tesseract placed it: its box, confidence and the LSTM's other
+    choices for it (``lstm_choice_mode=2``; confidences 0-100, often 0 for a choice
+    that was only a distant second)."""
+
+    char: str
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 in the image's pixels
+    confidence: float
+    choices: tuple[tuple[str, float], ...] = ()
+    line: int = 0
+
+
+_HOCR_TOKEN = re.compile(
+    r"class='ocr_line'"
+    r"|x_bboxes (\d+) (\d+) (\d+) (\d+); x_conf ([\d.]+)'>([^<]*)</span>"
+    r"|id='choice_[\d_]+' title='x_confs ([\d.]+)'>([^<]*)</span>"
+)
+
+
+def parse_hocr_symbols(hocr: str) -> list[OcrSymbol]:
+    """The symbols of an hOCR page written with ``hocr_char_boxes=1`` and
+    ``lstm_choice_mode=2``, in reading order."""
+    out: list[OcrSymbol] = []
+    line = -1
+    current: dict | None = None
+
+    def flush() -> None:
+        if current is not None:
+            out.append(OcrSymbol(**current))
+
+    for match in _HOCR_TOKEN.finditer(hocr):
+        if match.group(0) == "class='ocr_line'":
+            line += 1
+            continue
+        if match.group(1) is not None:
+            flush()
+            x0, y0, x1, y1 = (int(v) for v in match.group(1, 2, 3, 4))
+            current = {
+                "char": html.unescape(match.group(6)),
+                "box": (x0, y0, x1, y1),
+                "confidence": float(match.group(5)),
+                "choices": (),
+                "line": max(0, line),
+            }
+        elif current is not None:
+            choice = (html.unescape(match.group(8)), float(match.group(7)))
+            current["choices"] = (*current["choices"], choice)
+    flush()
+    return out
 
 
 def _bounded(image: Image.Image) -> Image.Image:
@@ -96,6 +150,28 @@ class TesseractEngine:
         """A block of code lines (an MRZ band): dictionaries off like read_field, and
         no second pass looking for white-on-black text."""
         return self._data(image, lang, f"--psm {psm} {CODE_CONFIG} -c tessedit_do_invert=0")
+
+    def read_symbols(
+        self, image: Image.Image, *, lang: str = "eng", psm: int = 6
+    ) -> tuple[list[OcrSymbol], bool]:
+        """Characters one by one with their boxes and the LSTM's alternatives (hOCR),
+        dictionaries off as for codes; (symbols, timed_out). The image must not need
+        downscaling (the boxes are in its pixels)."""
+        import pytesseract
+
+        config = (
+            f"--psm {psm} {CODE_CONFIG} -c tessedit_do_invert=0 "
+            "-c lstm_choice_mode=2 -c hocr_char_boxes=1"
+        )
+        try:
+            hocr = pytesseract.image_to_pdf_or_hocr(
+                image, lang=lang, config=config, extension="hocr", timeout=self.timeout_s
+            )
+        except RuntimeError as exc:
+            if "timeout" in str(exc).lower():
+                return [], True
+            raise
+        return parse_hocr_symbols(hocr.decode("utf-8", "replace")), False
 
     def orientation(self, image: Image.Image) -> int | None:
         """Degrees to rotate the image clockwise to make it upright (Tesseract OSD),

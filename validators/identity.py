@@ -143,7 +143,12 @@ def _ocr(doc: Document, ctx: Context, day: dt.date) -> Reading:
         return Reading(detail={"reason": "aucune image de page"})
     if ctx.ocr is None:
         return Reading(detail={"reason": "pas de moteur OCR"}, images=images)
-    scan = read_mrz(images, ctx.ocr, lambda lines: rules.judge(lines, day))
+    scan = read_mrz(
+        images,
+        ctx.ocr,
+        lambda lines: rules.judge(lines, day),
+        resolve=lambda cells: rules.resolve_cells(cells, reference=day),
+    )
     detail = {
         "bands": scan.bands_found,
         "attempts": scan.attempts,
@@ -151,6 +156,8 @@ def _ocr(doc: Document, ctx: Context, day: dt.date) -> Reading:
     }
     if scan.timed_out:
         detail["timed_out"] = True
+    if scan.method:
+        detail["read"] = scan.method
     out = Reading(
         source="ocr", detail=detail, images=images, pages_with_band=list(scan.pages_with_band)
     )
@@ -163,6 +170,8 @@ def _ocr(doc: Document, ctx: Context, day: dt.date) -> Reading:
         if scan.confirmed_by:
             detail["confirmed_by"] = scan.confirmed_by
         return out
+    if scan.pending:
+        return _confirm_elsewhere(doc, ctx, day, scan.pending, out)
     if scan.unconfirmed:
         # valid only after a guessed repair that no second read confirmed
         out.reading = rules.parse(scan.unconfirmed[0].split("\n"), reference=day)
@@ -174,6 +183,52 @@ def _ocr(doc: Document, ctx: Context, day: dt.date) -> Reading:
         if reading is not None and (best is None or _checks_passed(reading) > _checks_passed(best)):
             best = reading
     out.reading = best
+    return out
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9]+")
+
+
+def _number_tokens(text: str) -> list[str]:
+    """Words of an OCR'd page that may be a document number (lines of an MRZ, with
+    their '<', left out)."""
+    return [t for line in text.splitlines() if "<" not in line for t in _TOKEN.findall(line)]
+
+
+def _confirm_elsewhere(
+    doc: Document, ctx: Context, day: dt.date, pending: list[Any], out: Reading
+) -> Reading:
+    """A CNIe's MRZ read with doubts on its document number: the number is printed on
+    the other side too (another print, another font). Read that side once and keep the
+    reading only if exactly one verifying reading matches it
+    (``validators.mrz.confirm_number``); otherwise show the best reading, untrusted."""
+    first, page, rotation = pending[0]
+    out.page = page
+    out.detail["unsure_cells"] = len(first.doubtful)
+    numbered = [p for p in pending if rules.can_confirm(p[0])]
+    if numbered and ctx.ocr is not None:
+        others = [i for i in range(len(out.images)) if i != page] or [page]
+        for index in others:
+            image = out.images[index]
+            if rotation:
+                image = image.rotate(rotation, expand=True)
+            text = ctx.ocr.read_field(image, lang="eng", psm=11)
+            if text.timed_out:
+                out.detail["timed_out"] = True
+                continue
+            tokens = _number_tokens(text.text)
+            for result, where, turn in numbered:
+                lines = rules.confirm_number(result, tokens, reference=day)
+                if lines is not None:
+                    out.reading = rules.parse(list(lines), reference=day)
+                    out.trusted = out.reading is not None and out.reading.valid
+                    out.page, out.detail["confirmed_by"] = where, "numéro imprimé sur l’autre face"
+                    if turn:
+                        out.detail["rotation"] = turn
+                    return out
+    shown = first.lines or first.top
+    out.reading = rules.parse(list(shown), reference=day)
+    out.detail["unconfirmed_cells"] = True
     return out
 
 
@@ -261,6 +316,8 @@ def _doubts(reading: MrzReading, read: Reading) -> list[str]:
         out.append("plusieurs corrections possibles")
     if read.detail.get("unconfirmed_repair"):
         out.append("correction non confirmée par une seconde lecture")
+    if read.detail.get("unconfirmed_cells"):
+        out.append("caractères incertains, non confirmés par l’autre face de la carte")
     if reading.date_problems:
         out.append("date impossible : " + ", ".join(reading.date_problems))
     if not reading.names_plausible:

@@ -24,10 +24,10 @@ import calendar
 import datetime as dt
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from validators.codes import ReasonCode
 
@@ -1105,6 +1105,418 @@ def judge(lines: Sequence[str], reference: dt.date | None) -> tuple[bool, bool, 
     if reading is None or not reading.valid:
         return False, False, ""
     return True, reading.needs_confirmation, reading.key
+
+
+# ------------------------------------------------------------ reading cell by cell
+#
+# ``ocr.mrz.read_cells`` binds every character Tesseract gave to the cell under it and
+# measures how alike the glyphs of any two cells are; the rules below make a reading of
+# it. Tesseract's English model misreads OCR-B in a few systematic ways (0 as O, 9 as
+# O/I/Y/Q, 5 as S, a glyph cut in two), and a document number is protected by one check
+# digit only (the composite adds nothing: the number starts at a weight-7 place in both
+# sums), so a misread number verifies by chance one time in ten, and G/6, L/1, S/8, Q/6
+# swaps never show. Two sources therefore decide a document-number character:
+#
+# - the card's own print: a cell whose glyph is the same as the glyph of cells whose
+#   value is settled (the digits of check-verified dates, the state codes) holds that
+#   character (measured on generated OCR-B cards: two different characters are at most
+#   0.84 alike, the same character 0.97 at the median; 0 and O are printed alike, only
+#   the check digit tells them apart);
+# - Tesseract, when it had no serious alternative for the cell.
+#
+# A character that rests on Tesseract alone while it hesitated (an alternative scored,
+# two symbols or none in the cell), two cells printed alike but read differently, or a
+# choice made by the check digit among several characters, make the reading *doubtful*:
+# it is trusted only once an independent read confirms it (the document number printed
+# on the other side of the card: ``confirm_number``).
+
+GLYPH_SAME = 0.90  # at least this alike: the same character ...
+GLYPH_MARGIN = 0.03  # ... when this much more alike than to any other character
+GLYPH_OTHER = 0.72  # less alike than this to every sample of a character: not it
+CHOICE_MIN = 10.0  # an LSTM alternative scored below this is not considered
+_GLYPH_CLASS = {"O": "0"}  # printed alike in OCR-B
+_MAX_CELL_COMBINATIONS = 4096
+_MAX_ALTERNATIVES = 8
+# document codes whose letters count as settled, by layout
+_CODES = {Layout.TD1: ("ID", "IR", "AC", "I<"), Layout.TD3: ("P<",), Layout.CNI_OLD: ("ID",)}
+
+
+class CellLike(Protocol):
+    char: str
+    choices: tuple[tuple[str, float], ...]
+    count: int
+
+
+class CellEvidence(Protocol):
+    """What ``ocr.mrz.CellRead`` offers: the cells, and how alike two cells' glyphs are."""
+
+    cells: Sequence[Sequence[CellLike]]
+
+    def alike(self, a: tuple[int, int], b: tuple[int, int]) -> float | None: ...
+
+
+Where = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class CellResolution:
+    """A reading made from a cell-by-cell read.
+
+    ``lines`` is the single reading that verifies (None when none or several do);
+    ``sure`` says it can be trusted as it is; otherwise ``doubtful`` lists the cells an
+    independent read must confirm. ``alternatives`` holds every verifying reading found
+    (several when the check digits cannot choose), ``top`` the cells' first reading."""
+
+    layout: Layout
+    top: tuple[str, ...]
+    lines: tuple[str, ...] | None = None
+    sure: bool = False
+    doubtful: tuple[Where, ...] = ()
+    alternatives: tuple[tuple[str, ...], ...] = ()
+    reason: str = ""
+    glyph_fixes: tuple[Where, ...] = ()
+    # name letters Tesseract hesitated on: names are never trusted on the MRZ alone
+    # where no check digit covers them (the identity rules compare them with the record)
+    name_doubts: tuple[Where, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return "\n".join(self.lines) if self.lines else ""
+
+
+def _glyph_class(char: str) -> str:
+    return _GLYPH_CLASS.get(char, char)
+
+
+def _layout_of_cells(cells: Sequence[Sequence[CellLike]]) -> Layout | None:
+    if not cells:
+        return None
+    shape = (len(cells), len(cells[0]))
+    if any(len(line) != shape[1] for line in cells):
+        return None
+    return next((lay for lay, dims in SHAPES.items() if dims == shape), None)
+
+
+def _fits(char: str, kind: str) -> str | None:
+    """``char`` brought to the field's class (letters in alpha fields, digits in numeric
+    ones), or None when it cannot be."""
+    if kind == NUM:
+        char = char.translate(TO_DIGIT)
+        return char if char.isdigit() else None
+    if kind == ALPHA:
+        char = char.translate(TO_ALPHA)
+        return char if char.isalpha() else None
+    return char if char.isalnum() else None
+
+
+def _cell_options(cell: CellLike, kind: str) -> list[str]:
+    """Characters a cell may hold, Tesseract's first: its reading and the alternatives
+    it scored, brought to the field's class."""
+    if cell.char == "<":
+        return ["<"]
+    raw = [cell.char] if cell.char else []
+    raw += [c for c, score in cell.choices if score >= CHOICE_MIN or not cell.char]
+    out: list[str] = []
+    for char in raw:
+        fitted = _fits(char, kind)
+        if fitted is not None and fitted not in out:
+            out.append(fitted)
+    if kind == ALNUM and out and out[0] in "0O":
+        partner = "O" if out[0] == "0" else "0"
+        if partner not in out:
+            out.append(partner)  # Tesseract often scores the other one 0
+    return out
+
+
+def _hesitated(cell: CellLike) -> bool:
+    """Tesseract was not sure of this cell: nothing or two symbols in it, or an
+    alternative it scored."""
+    if cell.count != 1 or not cell.char:
+        return True
+    return any(c != cell.char and score >= CHOICE_MIN for c, score in cell.choices)
+
+
+def _settled_cells(layout: Layout, lines: Sequence[str]) -> dict[Where, str]:
+    """Cells whose character is known without the document number or the names: the
+    digits of check-verified dates and their check digits, known state codes and the
+    document code."""
+    out: dict[Where, str] = {}
+    checks = {c.name: c for c in CHECKS[layout]}
+    fields = {f.name: f for f in FIELDS[layout]}
+    dated = [("birth_date", ("birth", "birth_check"))]
+    if layout is not Layout.CNI_OLD:
+        dated.append(("expiry_date", ("expiry", "expiry_check")))
+    for check_name, names in dated:
+        if checks[check_name].verifies(lines):
+            for name in names:
+                f = fields[name]
+                out.update({(f.line, i): lines[f.line][i] for i in range(f.start, f.end)})
+    for name in ("issuer", "nationality"):
+        f = fields.get(name)
+        if f is not None and f.of(lines) in COUNTRY_CODES:
+            out.update({(f.line, i): lines[f.line][i] for i in range(f.start, f.end)})
+    f = fields["document_code"]
+    if f.of(lines) in _CODES[layout]:
+        out.update({(f.line, i): lines[f.line][i] for i in range(f.start, f.end)})
+    return {w: c for w, c in out.items() if c != "<"}
+
+
+def _glyph_vote(
+    evidence: CellEvidence, where: Where, settled: Mapping[Where, str]
+) -> tuple[str | None, dict[str, float]]:
+    """The character class the cell's glyph matches among the settled cells (None when
+    no class is clearly the same), and the best likeness per class."""
+    best: dict[str, float] = {}
+    for other, char in settled.items():
+        if other == where:
+            continue
+        score = evidence.alike(where, other)
+        if score is not None:
+            k = _glyph_class(char)
+            best[k] = max(score, best.get(k, -1.0))
+    ranked = sorted(best.items(), key=lambda kv: -kv[1])
+    if not ranked:
+        return None, best
+    top, score = ranked[0]
+    second = ranked[1][1] if len(ranked) > 1 else -1.0
+    if score >= GLYPH_SAME and score - second >= GLYPH_MARGIN:
+        return top, best
+    return None, best
+
+
+def _look_alikes(
+    evidence: CellEvidence, chars: Mapping[Where, str], fixed: set[Where]
+) -> set[Where]:
+    """Cells printed alike (the same character) but read as different characters: the
+    one not backed by the card's own print is wrong, or both may be."""
+    out: set[Where] = set()
+    items = sorted(chars.items())
+    for n, (a, ca) in enumerate(items):
+        for b, cb in items[n + 1 :]:
+            if _glyph_class(ca) == _glyph_class(cb) or (a in fixed and b in fixed):
+                continue
+            score = evidence.alike(a, b)
+            if score is not None and score >= GLYPH_SAME:
+                out.update(w for w in (a, b) if w not in fixed)
+    return out
+
+
+def resolve_cells(
+    evidence: CellEvidence, *, reference: dt.date | None = None
+) -> CellResolution | None:
+    """Make one reading out of a cell-by-cell read (see above); None when the cells do
+    not have the shape of an MRZ layout."""
+    cells = evidence.cells
+    layout = _layout_of_cells(cells)
+    if layout is None:
+        return None
+    if layout is Layout.CNI_OLD and not _looks_like_old_card(
+        ["".join(c.char or "<" for c in line) for line in cells]
+    ):
+        return None
+    kinds = {(f.line, i): f.kind for f in FIELDS[layout] for i in range(f.start, f.end)}
+    options = {
+        (li, ci): _cell_options(cell, kinds[(li, ci)])
+        for li, line in enumerate(cells)
+        for ci, cell in enumerate(line)
+    }
+    top = tuple(
+        "".join((options[(li, ci)] or ["<"])[0] for ci in range(len(line)))
+        for li, line in enumerate(cells)
+    )
+    if any(not opts for w, opts in options.items() if kinds[w] != ALPHA):
+        return CellResolution(layout, top, reason="caractère illisible")
+    settled = _settled_cells(layout, top)
+    doubtful: set[Where] = set()
+    fixes: list[Where] = []
+    numbered = {
+        (f.line, i)
+        for f in FIELDS[layout]
+        if f.kind == ALNUM and any(c.covers(f) for c in CHECKS[layout] if c.name != "composite")
+        for i in range(f.start, f.end)
+    }
+    names = {w for w, kind in kinds.items() if kind == ALPHA and w not in settled}
+    backed: set[Where] = set(settled)
+    for where in sorted(numbered | names):
+        cell = cells[where[0]][where[1]]
+        if cell.char == "<":
+            continue
+        kind = kinds[where]
+        vote, best = _glyph_vote(evidence, where, settled)
+        if vote is not None:
+            members = [c for c in "0O" if _glyph_class(c) == vote] or [vote]
+            members = [m for m in members if _fits(m, kind) == m]
+            if members:
+                members.sort(key=lambda c: c != cell.char)
+                if members[0] != (options[where] or [""])[0]:
+                    fixes.append(where)
+                options[where] = members
+                backed.add(where)
+                continue
+            doubtful.add(where)  # printed like a character its field cannot hold
+            continue
+        kept = [
+            c
+            for c in options[where]
+            if not (_glyph_class(c) in best and best[_glyph_class(c)] < GLYPH_OTHER)
+        ]
+        if not kept and where in numbered:
+            return CellResolution(layout, top, reason="caractère sans lecture plausible")
+        options[where] = kept
+        if not kept or _hesitated(cell) or kept[0] != cell.char:
+            doubtful.add(where)
+    # every combination of the cells left open; the check digits choose
+    open_cells = [w for w, opts in options.items() if len(opts) > 1 and kinds[w] != ALPHA]
+    count = 1
+    for w in open_cells:
+        count *= len(options[w])
+    if count > _MAX_CELL_COMBINATIONS:
+        return CellResolution(layout, top, reason="trop de lectures possibles")
+    base = [
+        [(options[(li, ci)] or ["<"])[0] for ci in range(len(line))]
+        for li, line in enumerate(cells)
+    ]
+    top = tuple("".join(row) for row in base)  # with what the card's print settled
+    verifying: dict[tuple[str, ...], None] = {}
+    for combo in itertools.product(*(options[w] for w in open_cells)):
+        trial = [row[:] for row in base]
+        for (li, ci), char in zip(open_cells, combo, strict=True):
+            trial[li][ci] = char
+        lines = tuple("".join(row) for row in trial)
+        if all(_checks_of(layout, lines).values()):
+            verifying.setdefault(lines, None)
+    found = tuple(itertools.islice(verifying, _MAX_ALTERNATIVES))
+    if not verifying:
+        return CellResolution(
+            layout, top, doubtful=tuple(sorted(doubtful)), reason="aucune lecture ne vérifie"
+        )
+    if len(verifying) > 1:
+        return CellResolution(
+            layout,
+            top,
+            doubtful=tuple(sorted(doubtful | set(open_cells))),
+            alternatives=found,
+            reason="plusieurs lectures vérifient",
+        )
+    (lines,) = found
+    # a cell the check digits had to choose among characters Tesseract hesitated on
+    doubtful.update(
+        w for w in open_cells if w not in backed and lines[w[0]][w[1]] != base[w[0]][w[1]]
+    )
+    chars = {
+        (li, ci): lines[li][ci]
+        for li, line in enumerate(cells)
+        for ci, cell in enumerate(line)
+        if lines[li][ci] != "<"
+    }
+    doubtful |= _look_alikes(evidence, chars, backed)
+    reading = parse(list(lines), reference=reference)
+    if reading is None or not reading.valid or reading.lines != lines:
+        return CellResolution(layout, top, alternatives=found, reason="lecture invalide")
+    in_names = {w for w in doubtful if w in _name_cells(layout)}
+    doubtful -= in_names
+    return CellResolution(
+        layout,
+        top,
+        lines,
+        sure=not doubtful,
+        doubtful=tuple(sorted(doubtful)),
+        alternatives=found,
+        reason="caractères incertains" if doubtful else "",
+        glyph_fixes=tuple(fixes),
+        name_doubts=tuple(sorted(in_names)),
+    )
+
+
+def _name_cells(layout: Layout) -> set[Where]:
+    """Cells of the name fields no check digit covers."""
+    composite = next(c for c in CHECKS[layout] if c.name == "composite")
+    return {
+        (f.line, i)
+        for f in FIELDS[layout]
+        if f.name in ("names", "surname", "given_names") and not composite.covers(f)
+        for i in range(f.start, f.end)
+    }
+
+
+# characters the check digit always tells apart (values not a multiple of 10 apart),
+# which a second print in another font may still confuse
+_FOLDS = ("0O", "1I", "5S", "8B", "2Z")
+_FOLD = str.maketrans({c: group[0] for group in _FOLDS for c in group})
+_FOLD_CLASS = {c: group for group in _FOLDS for c in group}
+_MAX_PROPOSALS = 512
+
+
+def _fold(value: str) -> str:
+    return value.translate(_FOLD)
+
+
+def _number_cells(layout: Layout) -> tuple[Field, Where]:
+    """The document-number field and its check-digit cell."""
+    check = next(c for c in CHECKS[layout] if c.name == "document_number")
+    line, start, end = check.parts[0]
+    return Field("number", line, start, end, ALNUM), check.digit
+
+
+def can_confirm(resolution: CellResolution) -> bool:
+    """Are the doubts of this reading all on its document number (or its check digit),
+    with something to confirm (one or several verifying readings, or a first reading)?"""
+    if resolution.layout is not Layout.TD1:
+        return False
+    f, check_cell = _number_cells(resolution.layout)
+    allowed = {(f.line, i) for i in range(f.start, f.end)} | {check_cell}
+    return all(w in allowed for w in resolution.doubtful)
+
+
+def confirm_number(
+    resolution: CellResolution, tokens: Iterable[str], *, reference: dt.date | None = None
+) -> tuple[str, ...] | None:
+    """A doubtful or ambiguous reading confirmed by the document number read elsewhere
+    on the document (the other side of a CNIe: another print, another font).
+
+    Only doubts on the number itself can be settled this way. The token read there may
+    fill the doubtful cells of the number, never the others, and may confuse characters
+    the check digit tells apart (0/O, 1/I, 5/S, 8/B, 2/Z): every reading that verifies
+    and matches a token that way is a candidate, with the readings the cells gave; the
+    reading is confirmed when exactly one candidate remains. None otherwise."""
+    if not can_confirm(resolution):
+        return None
+    layout = resolution.layout
+    f, _ = _number_cells(layout)
+    width = f.end - f.start
+    words = {t for t in (w.upper() for w in tokens) if len(t) == width and t.isalnum()}
+    if not words:
+        return None
+    candidates: dict[tuple[str, ...], None] = dict.fromkeys(resolution.alternatives)
+    if resolution.lines is not None:
+        candidates.setdefault(resolution.lines, None)
+    base = list(resolution.lines or resolution.top)
+    known = f.of(base)
+    open_at = {ci - f.start for li, ci in resolution.doubtful if li == f.line}
+    for word in words:
+        slots: list[str] = []
+        for i, char in enumerate(word):
+            if i in open_at:
+                slots.append(_FOLD_CLASS.get(char, char))
+            elif _fold(char) != _fold(known[i]):
+                break
+            else:
+                slots.append("0O" if known[i] in "0O" else known[i])
+        else:
+            for value in itertools.islice(itertools.product(*slots), _MAX_PROPOSALS):
+                lines = list(base)
+                row = lines[f.line]
+                lines[f.line] = row[: f.start] + "".join(value) + row[f.end :]
+                if all(_checks_of(layout, lines).values()):
+                    candidates.setdefault(tuple(lines), None)
+    folded = {_fold(w) for w in words}
+    matching = [c for c in candidates if _fold(f.of(c)) in folded]
+    if len(matching) != 1:
+        return None
+    reading = parse(list(matching[0]), reference=reference)
+    if reading is None or not reading.valid or reading.lines != matching[0]:
+        return None
+    return matching[0]
 
 
 def describe(reading: MrzReading) -> list[tuple[str, Any, bool | None]]:

@@ -53,8 +53,11 @@ class PdfPage:
 
     @property
     def text(self) -> str:
+        """The born-digital text layer ('' for a scan, and for a scan carrying another
+        program's invisible OCR text, which is not exact)."""
         if self._text is None:
-            self._text = render.page_text(self._page)
+            page = self._page
+            self._text = "" if render.text_is_ocr_overlay(page) else render.page_text(page)
         return self._text
 
     def image(self, dpi: int = 300) -> Any:

@@ -53,6 +53,23 @@ def scan_image(page: Any, *, min_coverage: float = 0.85) -> Image.Image | None:
     return image.convert("RGB")
 
 
+def text_is_ocr_overlay(page: Any) -> bool:
+    """A scan with an invisible text layer laid over it (phone scanner apps, OCRmyPDF):
+    that text is another program's OCR, not a born-digital text layer, and must not be
+    taken as exact."""
+    import pypdfium2.raw as pdfium_c
+
+    texts = list(page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_TEXT], max_depth=3))
+    if not texts or scan_image(page) is None:
+        return False
+    invisible = sum(
+        1
+        for obj in texts
+        if pdfium_c.FPDFTextObj_GetTextRenderMode(obj.raw) == pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE
+    )
+    return invisible >= 0.8 * len(texts)
+
+
 def page_size_pt(page: Any) -> tuple[float, float]:
     width, height = page.get_size()
     return float(width), float(height)

@@ -107,3 +107,24 @@ def test_merge_refuses_a_bad_side(tmp_path):
     assert done.returncode == 1
     assert "file.extension" in done.stderr or "file.unsupported_type" in done.stderr
     assert not (tmp_path / "out.pdf").exists()
+
+
+def test_every_area_command_is_listed_for_lazy_loading():
+    import importlib
+
+    from web.cli import LAZY_COMMANDS
+
+    for module in set(LAZY_COMMANDS.values()):
+        for command in importlib.import_module(module).COMMANDS:
+            assert LAZY_COMMANDS.get(command.name) == module, command.name
+
+
+def test_cli_starts_without_the_service_stack():
+    import sys as _sys
+
+    code = (
+        "import web.cli, sys; "
+        "print(sorted(m for m in ('sqlalchemy', 'cv2', 'pytesseract') if m in sys.modules))"
+    )
+    done = subprocess.run([_sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -2,7 +2,7 @@
 
 Exit codes: 0 every file accepted; 1 a file rejected or needing review (or a
 command-level failure); 2 a usage error (click's own). Commands of other areas live
-in their own modules, listed in ``COMMAND_MODULES`` and imported when the group runs.
+in their own modules, listed in ``LAZY_COMMANDS`` and imported when first used.
 """
 
 from __future__ import annotations
@@ -21,8 +21,42 @@ import click
 
 from validators.base import Kind
 
-# modules that define click commands and a ``COMMANDS`` list of them (a module not
-# written yet is skipped)
+# the commands of other areas: name -> module defining it (in a ``COMMANDS`` list).
+# They are imported only when their name is run (or listed by --help), so
+# `justif check` does not pay for SQLAlchemy and Flask.
+LAZY_COMMANDS: dict[str, str] = {
+    "ine": "web.commands.identifiers",
+    "cvec": "web.commands.identifiers",
+    "mrz": "web.commands.mrz",
+    "photo-fix": "web.commands.photo",
+    "init-db": "web.commands.service",
+    "demo": "web.commands.service",
+    "serve": "web.commands.service",
+    "create-admin": "web.commands.service",
+    "token": "web.commands.service",
+    "revalidate": "web.commands.batch",
+    "worker": "web.commands.batch",
+    "purge": "web.commands.batch",
+}
+COMMAND_MODULES: tuple[str, ...] = tuple(dict.fromkeys(LAZY_COMMANDS.values()))
+
+
+class LazyGroup(click.Group):
+    """A click group whose other commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None or cmd_name not in LAZY_COMMANDS:
+            return command
+        module = importlib.import_module(LAZY_COMMANDS[cmd_name])
+        for found in getattr(module, "COMMANDS", ()):
+            self.add_command(found)
+        return super().get_command(ctx, cmd_name)
+
+
 COMMAND_MODULES: tuple[str, ...] = (
     "web.commands.identifiers",  # justif ine, justif cvec
     "web.commands.mrz",  # justif mrz
@@ -45,7 +79,7 @@ def _version() -> str:
         return "0+unknown"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(_version(), "--version", prog_name="justif")
 def cli() -> None:
     """justif — contrôle des pièces justificatives d’inscription."""
@@ -287,7 +321,6 @@ def _register() -> None:
 
 
 def main() -> None:
-    _register()
     cli()
 
 

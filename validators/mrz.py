@@ -1135,6 +1135,9 @@ GLYPH_MARGIN = 0.03  # ... when this much more alike than to any other character
 GLYPH_OTHER = 0.72  # less alike than this to every sample of a character: not it
 CHOICE_MIN = 10.0  # an LSTM alternative scored below this is not considered
 _GLYPH_CLASS = {"O": "0"}  # printed alike in OCR-B
+# the confusions Tesseract makes on OCR-B with full confidence (measured: 0 read as O,
+# 5 as S), offered whatever it scored
+_PARTNERS = {"0": "O", "O": "0", "5": "S", "S": "5"}
 _MAX_CELL_COMBINATIONS = 4096
 _MAX_ALTERNATIVES = 8
 # document codes whose letters count as settled, by layout
@@ -1221,10 +1224,10 @@ def _cell_options(cell: CellLike, kind: str) -> list[str]:
         fitted = _fits(char, kind)
         if fitted is not None and fitted not in out:
             out.append(fitted)
-    if kind == ALNUM and out and out[0] in "0O":
-        partner = "O" if out[0] == "0" else "0"
-        if partner not in out:
-            out.append(partner)  # Tesseract often scores the other one 0
+    if kind == ALNUM and out:
+        # Tesseract often scores the other one of these 0 (the check digit always tells
+        # them apart: their values are not a multiple of 10 apart)
+        out.extend(c for c in _PARTNERS.get(out[0], "") if c not in out)
     return out
 
 
@@ -1236,10 +1239,12 @@ def _hesitated(cell: CellLike) -> bool:
     return any(c != cell.char and score >= CHOICE_MIN for c, score in cell.choices)
 
 
-def _settled_cells(layout: Layout, lines: Sequence[str]) -> dict[Where, str]:
+def _settled_cells(
+    layout: Layout, lines: Sequence[str], unsure: Iterable[Where] = ()
+) -> dict[Where, str]:
     """Cells whose character is known without the document number or the names: the
     digits of check-verified dates and their check digits, known state codes and the
-    document code."""
+    document code (when no ``unsure`` cell is in it)."""
     out: dict[Where, str] = {}
     checks = {c.name: c for c in CHECKS[layout]}
     fields = {f.name: f for f in FIELDS[layout]}
@@ -1256,7 +1261,8 @@ def _settled_cells(layout: Layout, lines: Sequence[str]) -> dict[Where, str]:
         if f is not None and f.of(lines) in COUNTRY_CODES:
             out.update({(f.line, i): lines[f.line][i] for i in range(f.start, f.end)})
     f = fields["document_code"]
-    if f.of(lines) in _CODES[layout]:
+    unsure = set(unsure)
+    if f.of(lines) in _CODES[layout] and not any((f.line, i) in unsure for i in range(2)):
         out.update({(f.line, i): lines[f.line][i] for i in range(f.start, f.end)})
     return {w: c for w, c in out.items() if c != "<"}
 
@@ -1326,7 +1332,10 @@ def resolve_cells(
     )
     if any(not opts for w, opts in options.items() if kinds[w] != ALPHA):
         return CellResolution(layout, top, reason="caractère illisible")
-    settled = _settled_cells(layout, top)
+    hesitant = {
+        (li, ci) for li, line in enumerate(cells) for ci, c in enumerate(line) if _hesitated(c)
+    }
+    settled = _settled_cells(layout, top, hesitant)
     doubtful: set[Where] = set()
     fixes: list[Where] = []
     numbered = {

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 from ocr.engine import OcrText
 from validators.base import Context, Kind, StaticDocument, StaticPage, Student
 from validators.identity import check
-from validators.mrz import check_digit
+from validators.mrz import Layout, check_digit
 from validators.verdict import Level, Outcome, Result
 
 DAY = dt.date(2026, 9, 1)
@@ -317,6 +317,65 @@ def test_an_unconfirmed_repair_is_review_with_the_values_shown(scripted):
     assert v.fields["document_number"] == "X4RTBPFW4" and v.fields["mrz_valid"] is False
     assert v.outcome is Outcome.REVIEW
     assert not any(f.blocks for f in v.findings)
+
+
+def _pending(doubtful=((0, 8),)):
+    """A cell-by-cell CNIe reading that verifies but rests on a doubtful cell."""
+    from validators.mrz import CellResolution
+
+    lines = tuple(CNIE.splitlines())
+    return CellResolution(
+        Layout.TD1, lines, lines, sure=False, doubtful=doubtful, alternatives=(lines,)
+    )
+
+
+@dataclass
+class OtherSide:
+    """A fake OCR engine whose sparse read of a page gives fixed text."""
+
+    text: str
+    name: str = "fake"
+    calls: int = 0
+
+    def read_page(self, image, *, lang="fra", psm=3):
+        return OcrText("")
+
+    def read_field(self, image, *, lang="eng", psm=7):
+        self.calls += 1
+        return OcrText(self.text, 90.0)
+
+
+def _pending_scan(result):
+    scan = _scan(pages_with_band=(1,))
+    scan.pending = [(result, 1, 0)]
+    return scan
+
+
+def test_a_doubtful_number_confirmed_by_the_other_side_is_trusted(scripted):
+    scripted(_pending_scan(_pending()))
+    recto = OtherSide("CARTE NATIONALE D’IDENTITÉ\nN° DU DOCUMENT X4RTBPFW4\nMARTIN")
+    doc = StaticDocument.of_images(Kind.IDENTITY, _card_image(), _card_image())
+    v = check(doc, ctx(MARTIN, ocr=recto))
+    assert recto.calls == 1
+    found = next(f for f in v.findings if str(f.code) == "mrz.check_digits")
+    assert found.result is Result.PASS and found.detail["confirmed_by"]
+    assert v.fields["document_number"] == "X4RTBPFW4" and v.fields["mrz_valid"] is True
+    assert v.fields["mrz_page"] == 2 and v.outcome is Outcome.ACCEPTED
+
+
+def test_a_doubtful_number_the_other_side_does_not_confirm_is_review(scripted):
+    scripted(_pending_scan(_pending()))
+    doc = StaticDocument.of_images(Kind.IDENTITY, _card_image(), _card_image())
+    v = check(doc, ctx(MARTIN, ocr=OtherSide("N° DU DOCUMENT X4RTBPFW7")))
+    found = next(f for f in v.findings if str(f.code) == "mrz.check_digits")
+    assert found.result is Result.INCONCLUSIVE and "autre face" in found.message
+    assert v.fields["document_number"] == "X4RTBPFW4" and v.fields["mrz_valid"] is False
+    assert v.outcome is Outcome.REVIEW and not any(f.blocks for f in v.findings)
+    # doubts outside the number: the other side is not even read
+    engine = OtherSide("N° DU DOCUMENT X4RTBPFW4")
+    scripted(_pending_scan(_pending(doubtful=((0, 1),))))
+    v = check(doc, ctx(MARTIN, ocr=engine))
+    assert engine.calls == 0 and v.outcome is Outcome.REVIEW
 
 
 def test_no_ocr_engine_is_review():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from dataclasses import dataclass
 
 import pytest
 
@@ -380,3 +381,199 @@ def test_random_single_confusions_never_give_a_wrong_protected_value():
                 wrong.append((before, after, i, p, key, values[key]))
     assert not wrong
     assert repaired > 200
+
+
+# ------------------------------------------------------------ reading cell by cell
+
+
+def td1(number: str, birth: str = "900713", expiry: str = "300211", names: str = "") -> list[str]:
+    """A valid CNIe MRZ with the given document number (check digits computed)."""
+    line1 = f"IDFRA{number}{check_digit(number)}" + "<" * 15
+    line2 = f"{birth}{check_digit(birth)}F{expiry}{check_digit(expiry)}FRA" + "<" * 11
+    line2 += check_digit(line1[5:30] + line2[0:7] + line2[8:15] + line2[18:29])
+    line3 = ((names or "MARTIN<<MAELYS<GAELLE<MARIE") + "<" * 30)[:30]
+    return [line1, line2, line3]
+
+
+@dataclass(frozen=True)
+class Cell:
+    char: str
+    choices: tuple[tuple[str, float], ...] = ()
+    count: int = 1
+
+
+class CellsRead:
+    """A fake ``ocr.mrz.CellRead``: ``printed`` is what the card shows (its glyphs),
+    Tesseract read ``printed`` except where ``read`` says otherwise (cell -> Cell).
+    Two glyphs are alike (0.96) when they show the same character (0 and O alike, as
+    OCR-B prints them), else 0.55; ``blurred`` cells look like nothing in particular."""
+
+    def __init__(self, printed, read=None, blurred=()):
+        self.printed = printed
+        read = read or {}
+        self.blurred = set(blurred)
+        self.cells = [
+            [
+                read.get((li, ci), Cell(c, ((c, 93.0),)) if c != "<" else Cell("<", (), 0))
+                for ci, c in enumerate(line)
+            ]
+            for li, line in enumerate(printed)
+        ]
+
+    def alike(self, a, b):
+        pa, pb = self.printed[a[0]][a[1]], self.printed[b[0]][b[1]]
+        if "<" in (pa, pb):
+            return None
+        if a in self.blurred or b in self.blurred:
+            return 0.8
+        same = pa.replace("O", "0") == pb.replace("O", "0")
+        return 0.96 if same else 0.55
+
+
+def resolve(printed, read=None, blurred=()):
+    return mrz.resolve_cells(CellsRead(printed, read, blurred), reference=REF)
+
+
+def test_cells_read_without_hesitation_are_sure():
+    lines = td1("X4RTBPFW4")
+    got = resolve(lines)
+    assert got.sure and got.lines == tuple(lines) and not got.doubtful
+
+
+def test_an_o_printed_like_the_zeros_of_the_dates_is_a_zero():
+    lines = td1("AB0CD1234", birth="000713")  # zeros printed in the birth date
+    got = resolve(lines, {(0, 7): Cell("O", (("O", 93.0), ("0", 0.0)))})
+    # the print says "0 or O" (OCR-B prints them alike), the check digit says which
+    assert got.sure and got.lines == tuple(lines)
+    # without that print, Tesseract alone chose O confidently: the check digit picks
+    # 0, which stays doubtful
+    got = resolve(lines, {(0, 7): Cell("O", (("O", 93.0),))}, blurred=[(0, 7)])
+    assert not got.sure and got.lines == tuple(lines) and got.doubtful == ((0, 7),)
+
+
+def test_a_nine_read_as_y_is_taken_from_the_dates_or_left_doubtful():
+    # a 9 printed in the birth date: the card's own print says what the cell holds,
+    # even though Tesseract never offered a 9 for it
+    lines = td1("AB9CD1234", birth="990713")
+    got = resolve(lines, {(0, 7): Cell("Y", (("Y", 83.0), ("O", 71.0), ("I", 32.0)))})
+    assert got.sure and got.lines == tuple(lines) and got.glyph_fixes == ((0, 7),)
+    # no 9 anywhere else: Tesseract's alternative and the check digit find it, but the
+    # reading rests on Tesseract alone while it hesitated: doubtful
+    lines = td1("AB9CD1234", birth="850713", expiry="320211")
+    got = resolve(lines, {(0, 7): Cell("Y", (("Y", 83.0), ("O", 71.0), ("9", 49.0)))})
+    assert not got.sure and got.lines == tuple(lines) and got.doubtful == ((0, 7),)
+
+
+def test_g_and_6_are_left_to_another_read():
+    lines = td1("ABGCD1234", birth="850714", expiry="320211")  # no 6 printed elsewhere
+    split = Cell("", (("G", 98.0), ("6", 93.0)), count=2)  # a glyph cut in two
+    got = resolve(lines, {(0, 7): split})
+    # G and 6 weigh the same modulo 10: both verify, nothing is chosen
+    assert got.lines is None and len(got.alternatives) == 2
+    assert mrz.can_confirm(got)
+
+
+def test_a_confident_slip_the_check_digit_cannot_see_is_caught_by_look_alike_cells():
+    # K (20) read as U (30): the check digit cannot tell; the other K printed alike
+    # but read as K shows it
+    lines = td1("KKRTBPFW4", birth="850713", expiry="320211")
+    got = resolve(lines, {(0, 6): Cell("U", (("U", 93.0),))})
+    assert not got.sure and (0, 6) in got.doubtful
+    assert got.lines is not None and got.lines[0][6] == "U"  # verifies, never trusted
+
+
+def test_a_missed_name_letter_leaves_the_number_sure_and_is_reported():
+    lines = td1("X4RTBPFW4")
+    got = resolve(lines, {(2, 3): Cell("", (("T", 60.0),), count=0)})
+    assert got.sure and got.name_doubts == ((2, 3),)
+
+
+def test_a_digit_the_print_rules_out_is_not_offered():
+    # the cell shows something unlike every settled 7 and Tesseract's only other
+    # choice does not verify: nothing to trust
+    lines = td1("AB7CD1234", birth="770713")
+    got = resolve(lines, {(0, 7): Cell("7", (("7", 88.0), ("Z", 38.0)))}, blurred=())
+    assert got.sure and got.lines == tuple(lines)
+    printed = [lines[0][:7] + "Z" + lines[0][8:], *lines[1:]]  # the card shows a Z
+    got = resolve(printed, {(0, 7): Cell("7", (("7", 88.0),))})
+    assert not got.sure
+
+
+def test_the_other_side_confirms_a_doubtful_number():
+    lines = td1("AB9CD5234", birth="850713", expiry="320211")
+    got = resolve(lines, {(0, 7): Cell("Y", (("Y", 83.0), ("O", 71.0), ("9", 49.0)))})
+    confirm = mrz.confirm_number
+    assert confirm(got, ["N°", "DU", "DOCUMENT", "AB9CD5234"], reference=REF) == tuple(lines)
+    # another print may confuse 5/S, 0/O...: the check digit tells them apart
+    assert confirm(got, ["AB9CDS234"], reference=REF) == tuple(lines)
+    # a different character on a cell that was not in doubt: no confirmation
+    assert confirm(got, ["AB9CD5238"], reference=REF) is None
+    assert confirm(got, ["CARTE", "NATIONALE"], reference=REF) is None
+
+
+def test_the_other_side_chooses_between_g_and_6():
+    lines = td1("ABGCD1234", birth="850714", expiry="320211")
+    got = resolve(lines, {(0, 7): Cell("", (("G", 98.0), ("6", 93.0)), count=2)})
+    assert mrz.confirm_number(got, ["ABGCD1234"], reference=REF) == tuple(lines)
+    assert mrz.confirm_number(got, ["ABXCD1234"], reference=REF) is None
+
+
+def test_doubts_outside_the_number_are_not_settled_by_the_other_side():
+    lines = td1("X4RTBPFW4")
+    got = resolve(lines, {(0, 1): Cell("", (("D", 60.0), ("O", 55.0)), count=2)})
+    assert not got.sure and not mrz.can_confirm(got)
+    assert mrz.confirm_number(got, ["X4RTBPFW4"], reference=REF) is None
+
+
+def test_zeros_read_as_o_on_both_sides_stay_ambiguous_when_they_cancel():
+    # 0 and O differ by 24; at weights 7 and 3 two swaps cancel (240): OO and 00 both
+    # verify, and the other side (which may read O too) cannot choose
+    lines = td1("00ABCDEFG", birth="850713", expiry="320211")
+    oo = {(0, 5): Cell("O", (("O", 93.0),)), (0, 6): Cell("O", (("O", 93.0),))}
+    got = resolve(lines, oo, blurred=((0, 5), (0, 6)))
+    assert got.lines is None and len(got.alternatives) >= 2
+    assert mrz.confirm_number(got, ["OOABCDEFG"], reference=REF) is None
+
+
+def test_random_misreads_of_the_number_are_never_trusted_wrong():
+    """Property: Tesseract's slips on number cells as measured on OCR-B (docs/bench-mrz.md):
+    any character when it hesitated (the truth among the alternatives it scored, or
+    the glyph cut in two), 0/O and 5/S with full confidence, and any character on a
+    cell printed like settled cells. A reading called sure, or confirmed by a correct
+    other side, is always the truth."""
+    rng = random.Random(7)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    swaps = {"0": "O", "O": "0", "5": "S", "S": "5"}
+    wrong, sure, confirmed_right = [], 0, 0
+    for _ in range(400):
+        number = "".join(rng.choice(alphabet) for _ in range(9))
+        birth = rng.choice(["850713", "990101", "041231", "770228"])
+        lines = td1(number, birth=birth, expiry=rng.choice(["320211", "351119"]))
+        read, blurred = {}, []
+        for pos in rng.sample(range(5, 14), rng.choice((1, 2))):
+            truth = lines[0][pos]
+            said = rng.choice(alphabet)
+            kind = rng.choice(("hesitant", "split", "confident", "printed"))
+            if kind == "hesitant":
+                scored = [(said, 85.0), (truth, rng.choice((15.0, 50.0)))]
+                read[(0, pos)] = Cell(said, (*scored, (rng.choice(alphabet), 0.0)))
+            elif kind == "split":
+                read[(0, pos)] = Cell("", ((said, 95.0), (truth, 90.0)), count=2)
+            elif kind == "confident" and truth in swaps:
+                read[(0, pos)] = Cell(swaps[truth], ((swaps[truth], 93.0),))
+            elif kind == "printed" and truth in lines[1]:
+                read[(0, pos)] = Cell(said, ((said, 93.0),))
+            if kind != "printed":
+                blurred += [(0, pos)] if rng.random() < 0.5 else []
+        got = resolve(lines, read, blurred)
+        if got.sure:
+            sure += 1
+            if got.lines != tuple(lines):
+                wrong.append(("sure", number, read, got.lines))
+        confirmed = mrz.confirm_number(got, [number], reference=REF)
+        if confirmed is not None:
+            confirmed_right += confirmed == tuple(lines)
+            if confirmed != tuple(lines):
+                wrong.append(("confirmed", number, read, confirmed))
+    assert not wrong, wrong[:3]
+    assert sure > 80 and confirmed_right > 80

@@ -22,6 +22,13 @@ passes in as ``accept``. Steps:
    raw ones are offered to ``accept``.
 5. **Retry** while ``accept`` refuses: another binarisation, another scale, the band
    turned 180°, then the page turned 90° and 270°.
+
+A TD1 band (the CNIe) is read **cell by cell** instead (``read_cells``): Tesseract's
+symbols, with their boxes and the LSTM's alternatives (hOCR), are bound to the cells
+under them by position, and the glyphs of every two cells are compared (the same
+character printed on the same card looks the same). ``validators.mrz.resolve_cells``
+makes the reading; one it does not call sure is left in ``MrzScan.pending`` for a
+confirmation from elsewhere (the number printed on the other side).
 """
 
 from __future__ import annotations
@@ -647,10 +654,6 @@ class Cell:
     @property
     def filler(self) -> bool:
         return self.char == "<"
-
-    def others(self) -> tuple[str, ...]:
-        """The characters considered besides ``char``, best first."""
-        return tuple(c for c, _ in self.choices if c != self.char)
 
 
 @dataclass

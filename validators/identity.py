@@ -186,22 +186,13 @@ def _ocr(doc: Document, ctx: Context, day: dt.date) -> Reading:
     return out
 
 
-_TOKEN = re.compile(r"[A-Za-z0-9]+")
-
-
-def _number_tokens(text: str) -> list[str]:
-    """Words of an OCR'd page that may be a document number (lines of an MRZ, with
-    their '<', left out)."""
-    return [t for line in text.splitlines() if "<" not in line for t in _TOKEN.findall(line)]
-
-
 def _confirm_elsewhere(
     doc: Document, ctx: Context, day: dt.date, pending: list[Any], out: Reading
 ) -> Reading:
-    """A CNIe's MRZ read with doubts on its document number: the number is printed on
-    the other side too (another print, another font). Read that side once and keep the
-    reading only if exactly one verifying reading matches it
-    (``validators.mrz.confirm_number``); otherwise show the best reading, untrusted."""
+    """A CNIe's MRZ read with doubts on its document number or names, which the other
+    side prints too (another print, another font). Read that side once and keep the
+    reading only if what it prints settles every doubt (``validators.mrz.
+    confirm_elsewhere``); otherwise show the best reading, untrusted."""
     first, page, rotation = pending[0]
     out.page = page
     out.detail["unsure_cells"] = len(first.doubtful)
@@ -216,9 +207,8 @@ def _confirm_elsewhere(
             if text.timed_out:
                 out.detail["timed_out"] = True
                 continue
-            tokens = _number_tokens(text.text)
             for result, where, turn in numbered:
-                lines = rules.confirm_number(result, tokens, reference=day)
+                lines = rules.confirm_elsewhere(result, text.text, reference=day)
                 if lines is not None:
                     out.reading = rules.parse(list(lines), reference=day)
                     out.trusted = out.reading is not None and out.reading.valid

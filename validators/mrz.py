@@ -30,6 +30,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from validators.codes import ReasonCode
+from validators.names import tokens as name_tokens
 
 # ---------------------------------------------------------------------------- codes
 
@@ -1178,9 +1179,9 @@ class CellResolution:
     alternatives: tuple[tuple[str, ...], ...] = ()
     reason: str = ""
     glyph_fixes: tuple[Where, ...] = ()
-    # name letters Tesseract hesitated on: names are never trusted on the MRZ alone
-    # where no check digit covers them (the identity rules compare them with the record)
-    name_doubts: tuple[Where, ...] = ()
+    # the words of the name fields no check digit covers, as their cells (for a
+    # confirmation of doubtful letters by the names printed elsewhere)
+    name_words: tuple[tuple[Where, ...], ...] = ()
 
     @property
     def key(self) -> str:
@@ -1372,7 +1373,7 @@ def resolve_cells(
         if not kept and where in numbered:
             return CellResolution(layout, top, reason="caractère sans lecture plausible")
         options[where] = kept
-        if not kept or _hesitated(cell) or kept[0] != cell.char:
+        if not kept or _hesitated(cell) or kept[0] != _fits(cell.char, kind):
             doubtful.add(where)
     # every combination of the cells left open; the check digits choose
     open_cells = [w for w, opts in options.items() if len(opts) > 1 and kinds[w] != ALPHA]
@@ -1422,8 +1423,6 @@ def resolve_cells(
     reading = parse(list(lines), reference=reference)
     if reading is None or not reading.valid or reading.lines != lines:
         return CellResolution(layout, top, alternatives=found, reason="lecture invalide")
-    in_names = {w for w in doubtful if w in _name_cells(layout)}
-    doubtful -= in_names
     return CellResolution(
         layout,
         top,
@@ -1433,7 +1432,7 @@ def resolve_cells(
         alternatives=found,
         reason="caractères incertains" if doubtful else "",
         glyph_fixes=tuple(fixes),
-        name_doubts=tuple(sorted(in_names)),
+        name_words=_name_words(layout, cells),
     )
 
 
@@ -1446,6 +1445,24 @@ def _name_cells(layout: Layout) -> set[Where]:
         if f.name in ("names", "surname", "given_names") and not composite.covers(f)
         for i in range(f.start, f.end)
     }
+
+
+def _name_words(
+    layout: Layout, cells: Sequence[Sequence[CellLike]]
+) -> tuple[tuple[Where, ...], ...]:
+    """Runs of character (non-filler) cells in the unprotected name fields."""
+    words: list[tuple[Where, ...]] = []
+    run: list[Where] = []
+    for w in sorted(_name_cells(layout)):
+        if cells[w[0]][w[1]].char != "<" and (not run or run[-1] == (w[0], w[1] - 1)):
+            run.append(w)
+            continue
+        if run:
+            words.append(tuple(run))
+        run = [w] if cells[w[0]][w[1]].char != "<" else []
+    if run:
+        words.append(tuple(run))
+    return tuple(words)
 
 
 # characters the check digit always tells apart (values not a multiple of 10 apart),
@@ -1468,28 +1485,91 @@ def _number_cells(layout: Layout) -> tuple[Field, Where]:
 
 
 def can_confirm(resolution: CellResolution) -> bool:
-    """Are the doubts of this reading all on its document number (or its check digit),
-    with something to confirm (one or several verifying readings, or a first reading)?"""
+    """Are the doubts of this TD1 reading all on its document number (or its check
+    digit) and its unprotected names, which the other side of the card prints too?"""
     if resolution.layout is not Layout.TD1:
         return False
     f, check_cell = _number_cells(resolution.layout)
     allowed = {(f.line, i) for i in range(f.start, f.end)} | {check_cell}
+    allowed |= _name_cells(resolution.layout)
     return all(w in allowed for w in resolution.doubtful)
 
 
-def confirm_number(
-    resolution: CellResolution, tokens: Iterable[str], *, reference: dt.date | None = None
+def confirm_elsewhere(
+    resolution: CellResolution, text: str, *, reference: dt.date | None = None
 ) -> tuple[str, ...] | None:
-    """A doubtful or ambiguous reading confirmed by the document number read elsewhere
-    on the document (the other side of a CNIe: another print, another font).
+    """A doubtful or ambiguous TD1 reading confirmed by what the other side of the card
+    prints (another print, another font): its document number and names, OCR'd as
+    ``text``. The doubts must all be on the number and the names (``can_confirm``):
 
-    Only doubts on the number itself can be settled this way. The token read there may
-    fill the doubtful cells of the number, never the others, and may confuse characters
-    the check digit tells apart (0/O, 1/I, 5/S, 8/B, 2/Z): every reading that verifies
-    and matches a token that way is a candidate, with the readings the cells gave; the
-    reading is confirmed when exactly one candidate remains. None otherwise."""
+    - the number: ``_confirm_number``;
+    - each name word with a doubtful letter: exactly one word of the other side has its
+      length and its other letters (accents aside); its letters fill the doubtful
+      cells.
+
+    The reading, wholly valid again, is returned; None when anything does not match."""
     if not can_confirm(resolution):
         return None
+    f, check_cell = _number_cells(resolution.layout)
+    doubts = set(resolution.doubtful)
+    number_cells = {(f.line, i) for i in range(f.start, f.end)} | {check_cell}
+    if resolution.lines is None or doubts & number_cells:
+        lines = _confirm_number(resolution, _TOKEN.findall(_without_mrz(text)))
+        if lines is None:
+            return None
+    else:
+        lines = resolution.lines
+    named = [word for word in resolution.name_words if doubts & set(word)]
+    if named:
+        lines = _confirm_names(lines, named, doubts, _name_tokens(text))
+        if lines is None:
+            return None
+    reading = parse(list(lines), reference=reference)
+    if reading is None or not reading.valid or reading.lines != tuple(lines):
+        return None
+    return tuple(lines)
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9]+")
+
+
+def _without_mrz(text: str) -> str:
+    """The text without its MRZ-like lines (with '<'): the other side's own print only."""
+    return "\n".join(line for line in text.splitlines() if "<" not in line)
+
+
+def _name_tokens(text: str) -> set[str]:
+    return set(name_tokens(_without_mrz(text)))
+
+
+def _confirm_names(
+    lines: Sequence[str],
+    words: Sequence[tuple[Where, ...]],
+    doubts: set[Where],
+    printed: set[str],
+) -> tuple[str, ...] | None:
+    out = [list(line) for line in lines]
+    for word in words:
+        matches = {
+            token
+            for token in printed
+            if len(token) == len(word)
+            and all(w in doubts or token[i] == lines[w[0]][w[1]] for i, w in enumerate(word))
+        }
+        if len(matches) != 1:
+            return None
+        (token,) = matches
+        for i, (li, ci) in enumerate(word):
+            out[li][ci] = token[i]
+    return tuple("".join(row) for row in out)
+
+
+def _confirm_number(resolution: CellResolution, tokens: Iterable[str]) -> tuple[str, ...] | None:
+    """The document number read elsewhere, a token of the number's width: it may fill
+    the doubtful cells of the number, never the others, and may confuse characters the
+    check digit tells apart (0/O, 1/I, 5/S, 8/B, 2/Z). Every reading that verifies and
+    matches a token that way is a candidate, with the verifying readings the cells
+    gave; the number is confirmed when exactly one candidate remains."""
     layout = resolution.layout
     f, _ = _number_cells(layout)
     width = f.end - f.start
@@ -1520,12 +1600,7 @@ def confirm_number(
                     candidates.setdefault(tuple(lines), None)
     folded = {_fold(w) for w in words}
     matching = [c for c in candidates if _fold(f.of(c)) in folded]
-    if len(matching) != 1:
-        return None
-    reading = parse(list(matching[0]), reference=reference)
-    if reading is None or not reading.valid or reading.lines != matching[0]:
-        return None
-    return matching[0]
+    return matching[0] if len(matching) == 1 else None
 
 
 def describe(reading: MrzReading) -> list[tuple[str, Any, bool | None]]:

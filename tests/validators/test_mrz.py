@@ -434,6 +434,10 @@ def resolve(printed, read=None, blurred=()):
     return mrz.resolve_cells(CellsRead(printed, read, blurred), reference=REF)
 
 
+def confirm(resolution, text):
+    return mrz.confirm_elsewhere(resolution, text, reference=REF)
+
+
 def test_cells_read_without_hesitation_are_sure():
     lines = td1("X4RTBPFW4")
     got = resolve(lines)
@@ -482,10 +486,16 @@ def test_a_confident_slip_the_check_digit_cannot_see_is_caught_by_look_alike_cel
     assert got.lines is not None and got.lines[0][6] == "U"  # verifies, never trusted
 
 
-def test_a_missed_name_letter_leaves_the_number_sure_and_is_reported():
-    lines = td1("X4RTBPFW4")
-    got = resolve(lines, {(2, 3): Cell("", (("T", 60.0),), count=0)})
-    assert got.sure and got.name_doubts == ((2, 3),)
+def test_a_missed_name_letter_is_settled_by_the_names_printed_on_the_other_side():
+    lines = td1("X4RTBPFW4")  # MARTIN<<MAELYS<GAELLE<MARIE
+    got = resolve(lines, {(2, 3): Cell("", (("I", 60.0),), count=0)})
+    assert not got.sure and got.doubtful == ((2, 3),) and mrz.can_confirm(got)
+    recto = "NOM / Surname\nMARTIN\nPrénoms / Given names\nMaëlys, Gaëlle, Marie"
+    assert mrz.confirm_elsewhere(got, recto, reference=REF) == tuple(lines)
+    # the names there do not fit the letters read: nothing is trusted
+    assert mrz.confirm_elsewhere(got, "MARION\nMaëlys", reference=REF) is None
+    # two words of the other side fit: nothing is chosen
+    assert mrz.confirm_elsewhere(got, "MARTIN MARVIN Maëlys", reference=REF) is None
 
 
 def test_a_digit_the_print_rules_out_is_not_offered():
@@ -502,27 +512,28 @@ def test_a_digit_the_print_rules_out_is_not_offered():
 def test_the_other_side_confirms_a_doubtful_number():
     lines = td1("AB9CD5234", birth="850713", expiry="320211")
     got = resolve(lines, {(0, 7): Cell("Y", (("Y", 83.0), ("O", 71.0), ("9", 49.0)))})
-    confirm = mrz.confirm_number
-    assert confirm(got, ["N°", "DU", "DOCUMENT", "AB9CD5234"], reference=REF) == tuple(lines)
+    assert confirm(got, "N° DU DOCUMENT AB9CD5234") == tuple(lines)
     # another print may confuse 5/S, 0/O...: the check digit tells them apart
-    assert confirm(got, ["AB9CDS234"], reference=REF) == tuple(lines)
+    assert confirm(got, "N° DU DOCUMENT AB9CDS234") == tuple(lines)
     # a different character on a cell that was not in doubt: no confirmation
-    assert confirm(got, ["AB9CD5238"], reference=REF) is None
-    assert confirm(got, ["CARTE", "NATIONALE"], reference=REF) is None
+    assert confirm(got, "N° DU DOCUMENT AB9CD5238") is None
+    assert confirm(got, "CARTE NATIONALE D’IDENTITÉ") is None
+    # the MRZ itself (a one-page scan of both sides) confirms nothing
+    assert confirm(got, "IDFRAAB9CD5234<<<<\nAB9CD5234<<<") is None
 
 
 def test_the_other_side_chooses_between_g_and_6():
     lines = td1("ABGCD1234", birth="850714", expiry="320211")
     got = resolve(lines, {(0, 7): Cell("", (("G", 98.0), ("6", 93.0)), count=2)})
-    assert mrz.confirm_number(got, ["ABGCD1234"], reference=REF) == tuple(lines)
-    assert mrz.confirm_number(got, ["ABXCD1234"], reference=REF) is None
+    assert confirm(got, "ABGCD1234") == tuple(lines)
+    assert confirm(got, "ABXCD1234") is None
 
 
 def test_doubts_outside_the_number_are_not_settled_by_the_other_side():
     lines = td1("X4RTBPFW4")
     got = resolve(lines, {(0, 1): Cell("", (("D", 60.0), ("O", 55.0)), count=2)})
     assert not got.sure and not mrz.can_confirm(got)
-    assert mrz.confirm_number(got, ["X4RTBPFW4"], reference=REF) is None
+    assert confirm(got, "X4RTBPFW4") is None
 
 
 def test_zeros_read_as_o_on_both_sides_stay_ambiguous_when_they_cancel():
@@ -532,7 +543,7 @@ def test_zeros_read_as_o_on_both_sides_stay_ambiguous_when_they_cancel():
     oo = {(0, 5): Cell("O", (("O", 93.0),)), (0, 6): Cell("O", (("O", 93.0),))}
     got = resolve(lines, oo, blurred=((0, 5), (0, 6)))
     assert got.lines is None and len(got.alternatives) >= 2
-    assert mrz.confirm_number(got, ["OOABCDEFG"], reference=REF) is None
+    assert confirm(got, "OOABCDEFG") is None
 
 
 def test_random_misreads_of_the_number_are_never_trusted_wrong():
@@ -570,7 +581,7 @@ def test_random_misreads_of_the_number_are_never_trusted_wrong():
             sure += 1
             if got.lines != tuple(lines):
                 wrong.append(("sure", number, read, got.lines))
-        confirmed = mrz.confirm_number(got, [number], reference=REF)
+        confirmed = confirm(got, f"N° DU DOCUMENT {number}")
         if confirmed is not None:
             confirmed_right += confirmed == tuple(lines)
             if confirmed != tuple(lines):

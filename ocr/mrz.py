@@ -820,6 +820,36 @@ def read_cells(
     return CellRead(cells, variant, similarity, index, timed_out)
 
 
+_EARLIER_SCORE = 50.0  # the score given to what an earlier read saw in a cell
+
+
+def with_earlier(read: CellRead, earlier: Sequence[CellRead]) -> CellRead:
+    """``read`` with, as alternatives, the characters earlier reads of the same band put
+    in a cell without hesitating when they differ from this read's: two reads that
+    disagree with full confidence leave the cell in doubt (a later read at another
+    scale is not trusted over an earlier one)."""
+    cells = []
+    for li, line in enumerate(read.cells):
+        row = []
+        for ci, cell in enumerate(line):
+            seen = {
+                e.cells[li][ci].char
+                for e in earlier
+                if e.cells[li][ci].count == 1 and e.cells[li][ci].char not in ("", "<")
+            }
+            others = seen - {cell.char}
+            if cell.char == "<" or not others:
+                row.append(cell)
+                continue
+            scores = dict(cell.choices)
+            for c in others:
+                scores[c] = max(scores.get(c, 0.0), _EARLIER_SCORE)
+            choices = tuple(sorted(scores.items(), key=lambda kv: -kv[1]))
+            row.append(Cell(cell.char, choices, cell.count, cell.confidence))
+        cells.append(row)
+    return CellRead(cells, read.variant, read.similarity, read.index, read.timed_out)
+
+
 def _turned(lines: list[np.ndarray]) -> list[np.ndarray]:
     return [np.ascontiguousarray(ln[::-1, ::-1]) for ln in reversed(lines)]
 
@@ -974,10 +1004,13 @@ def read_mrz(
         for cand in found:
             prep = cell_band(cand.lines) if resolve is not None else None
             if prep is not None and getattr(engine, "read_symbols", None) is not None:
+                earlier: list[CellRead] = []
                 for name, binarise, scale in CELL_READS:
                     read = read_cells(engine, prep, binarise=binarise, scale=scale)
                     if read is None:
                         break
+                    read = with_earlier(read, earlier)
+                    earlier.append(read)
                     scan.attempts += 1
                     scan.timed_out |= read.timed_out
                     if len(scan.candidates) < 50:

@@ -196,8 +196,8 @@ def _confirm_elsewhere(
     first, page, rotation = pending[0]
     out.page = page
     out.detail["unsure_cells"] = len(first.doubtful)
-    numbered = [p for p in pending if rules.can_confirm(p[0])]
-    if numbered and ctx.ocr is not None:
+    confirmable = any(rules.can_confirm(r) for r, p, t in pending if (p, t) == (page, rotation))
+    if confirmable and ctx.ocr is not None:
         others = [i for i in range(len(out.images)) if i != page] or [page]
         for index in others:
             image = out.images[index]
@@ -207,15 +207,16 @@ def _confirm_elsewhere(
             if text.timed_out:
                 out.detail["timed_out"] = True
                 continue
-            for result, where, turn in numbered:
-                lines = rules.confirm_elsewhere(result, text.text, reference=day)
-                if lines is not None:
-                    out.reading = rules.parse(list(lines), reference=day)
-                    out.trusted = out.reading is not None and out.reading.valid
-                    out.page, out.detail["confirmed_by"] = where, "numéro imprimé sur l’autre face"
-                    if turn:
-                        out.detail["rotation"] = turn
-                    return out
+            lines = rules.confirm_elsewhere(
+                [r for r, p, t in pending if (p, t) == (page, rotation)], text.text, reference=day
+            )
+            if lines is not None:
+                out.reading = rules.parse(list(lines), reference=day)
+                out.trusted = out.reading is not None and out.reading.valid
+                out.detail["confirmed_by"] = "numéro et noms imprimés sur l’autre face"
+                if rotation:
+                    out.detail["rotation"] = rotation
+                return out
     shown = first.lines or first.top
     out.reading = rules.parse(list(shown), reference=day)
     out.detail["unconfirmed_cells"] = True

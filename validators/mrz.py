@@ -1496,18 +1496,44 @@ def can_confirm(resolution: CellResolution) -> bool:
 
 
 def confirm_elsewhere(
-    resolution: CellResolution, text: str, *, reference: dt.date | None = None
+    results: CellResolution | Sequence[CellResolution],
+    text: str,
+    *,
+    reference: dt.date | None = None,
 ) -> tuple[str, ...] | None:
-    """A doubtful or ambiguous TD1 reading confirmed by what the other side of the card
-    prints (another print, another font): its document number and names, OCR'd as
-    ``text``. The doubts must all be on the number and the names (``can_confirm``):
+    """Doubtful or ambiguous TD1 readings of one band (``results``: one per read)
+    confirmed by what the other side of the card prints (another print, another
+    font): its document number and names, OCR'd as ``text``. The first reading whose
+    doubts are all on the number and the names (``can_confirm``) and that they settle:
 
-    - the number: ``_confirm_number``;
+    - the number: ``_confirm_number``; and no other read of the band may have found
+      only other numbers that verify (the other side never overrules the band);
     - each name word with a doubtful letter: exactly one word of the other side has its
       length and its other letters (accents aside); its letters fill the doubtful
       cells.
 
-    The reading, wholly valid again, is returned; None when anything does not match."""
+    The reading, wholly valid again, is returned; None when nothing is settled."""
+    if isinstance(results, CellResolution):
+        results = [results]
+    f, _ = _number_cells(Layout.TD1)
+    for resolution in results:
+        lines = _confirm_one(resolution, text, reference)
+        if lines is None:
+            continue
+        number = f.of(lines)
+        if all(
+            not (r.alternatives or r.lines)
+            or number in {f.of(a) for a in (*r.alternatives, *([r.lines] if r.lines else []))}
+            for r in results
+            if r.layout is Layout.TD1
+        ):
+            return lines
+    return None
+
+
+def _confirm_one(
+    resolution: CellResolution, text: str, reference: dt.date | None
+) -> tuple[str, ...] | None:
     if not can_confirm(resolution):
         return None
     f, check_cell = _number_cells(resolution.layout)

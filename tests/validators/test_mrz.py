@@ -529,6 +529,20 @@ def test_the_other_side_chooses_between_g_and_6():
     assert confirm(got, "ABXCD1234") is None
 
 
+def test_the_other_side_never_overrules_another_read_of_the_band():
+    lines = td1("ABGCD1234", birth="850714", expiry="320211")
+    split = resolve(lines, {(0, 7): Cell("", (("G", 98.0), ("6", 93.0)), count=2)})
+    # another read (another scale) saw a G, hesitating elsewhere: only G verifies there
+    other = resolve(
+        lines, {(0, 7): Cell("G", (("G", 93.0),)), (0, 8): Cell("C", (("C", 80.0), ("E", 40.0)))}
+    )
+    assert other.lines == tuple(lines) and not other.sure
+    reads = [split, other]
+    assert mrz.confirm_elsewhere(reads, "ABGCD1234", reference=REF) == tuple(lines)
+    # the other side reads a 6 (its own slip): the band says G, nothing is trusted
+    assert mrz.confirm_elsewhere(reads, "AB6CD1234", reference=REF) is None
+
+
 def test_doubts_outside_the_number_are_not_settled_by_the_other_side():
     lines = td1("X4RTBPFW4")
     got = resolve(lines, {(0, 1): Cell("", (("D", 60.0), ("O", 55.0)), count=2)})

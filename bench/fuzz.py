@@ -37,6 +37,7 @@ def main() -> int:
     outcomes: collections.Counter[str] = collections.Counter()
     codes: collections.Counter[str] = collections.Counter()
     escaped: list[str] = []
+    sandbox_findings: list[str] = []
     times: list[float] = []
     checked = 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -64,6 +65,9 @@ def main() -> int:
                 outcomes[str(verdict.outcome)] += 1
                 for code in verdict.failed_codes():
                     codes[code] += 1
+                for f in verdict.findings:
+                    if str(f.code).startswith("sandbox."):
+                        sandbox_findings.append(f"#{i} {kind}: {f.code} {dict(f.detail)}")
             total = time.perf_counter() - started_all
     times.sort()
     print("| inputs | through a checker | escaped exceptions | p50 ms | p95 ms | max ms "
@@ -81,6 +85,11 @@ def main() -> int:
     print("|---|---|")
     for code, count in codes.most_common(25):
         print(f"| {code} | {count} |")
+    if sandbox_findings:
+        print()
+        print("Sandbox findings (a limit, a timeout or a crash in the child):")
+        for line in sandbox_findings[:20]:
+            print(f"- {line}")
     for item in escaped[:5]:
         print(item, file=sys.stderr)
     return 1 if escaped else 0

@@ -504,8 +504,12 @@ def _pdf_problem(
     if features:
         return finding(PdfCode.ACTIVE_CONTENT, features=", ".join(sorted(features)))
     try:
-        # prove that the first page really renders (at a small size)
-        doc[0].render(scale=36 / 72).to_pil()
+        # every page must load (the checks read them all), the first must render
+        for index in range(len(doc)):
+            page = doc[index]
+            if index == 0:
+                page.render(scale=36 / 72).to_pil()
+            page.close()
     except pdfium.PdfiumError as exc:
         return finding(PdfCode.DAMAGED, reason=str(exc)[:200])
     return None

@@ -98,6 +98,32 @@ def pdf(
     return buf.getvalue()
 
 
+def pdf_with_broken_second_page() -> bytes:
+    """Two pages; the second page object is replaced by ``null`` (it opens, the first page
+    renders, the second cannot load). Found by bench/fuzz.py."""
+    import re
+
+    data = pdf(2)
+    starts = [m.start() for m in re.finditer(rb"\d+ 0 obj", data)]
+    for start in starts:
+        end = data.index(b"endobj", start)
+        body = data[start:end]
+        if b"/Type /Page\n" in body and b"(Attestation 2)" not in body and b"/Parent" in body:
+            candidate = data[: data.index(b"obj", start) + 3] + b" null " + data[end:]
+            import pypdfium2 as pdfium
+
+            doc = pdfium.PdfDocument(candidate)
+            try:
+                doc[0]
+                try:
+                    doc[1]
+                except pdfium.PdfiumError:
+                    return candidate
+            finally:
+                doc.close()
+    raise AssertionError("no page object to break")
+
+
 def pdf_with_javascript() -> bytes:
     from pypdf import PdfReader, PdfWriter
     from pypdf.actions import JavaScript
@@ -246,6 +272,7 @@ BAD_INPUTS = {
     "jpeg_plus_zip": ("photo.jpg", lambda: jpeg() + zip_bytes(), "rejected", "file.polyglot"),
     "pdf_plus_zip": ("cni.pdf", lambda: pdf() + zip_bytes(), "rejected", "file.polyglot"),
     "truncated_jpeg": ("photo.jpg", lambda: jpeg(quality=95)[:-4000], "rejected", "jpeg.truncated"),
+    "broken_second_page": ("releve.pdf", pdf_with_broken_second_page, "rejected", "pdf.damaged"),
     "truncated_pdf": ("cni.pdf", lambda: pdf()[: len(pdf()) // 3], "rejected", "pdf.damaged"),
     "encrypted_pdf": ("cvec.pdf", encrypted_pdf, "rejected", "pdf.encrypted"),
     "encrypted_rc4": (

@@ -158,6 +158,8 @@ def _run(truth: dict, folder: Path, settings: Settings, sandbox: Sandbox) -> dic
                     if detail.get("unsure_cells")
                     else "confirmed (2nd read)"
                 )
+            if detail.get("other_side"):
+                how = f"{how} + other side"
     return {
         "how": how,
         "id": truth["id"],

@@ -169,9 +169,18 @@ def _ocr(doc: Document, ctx: Context, day: dt.date) -> Reading:
             detail["rotation"] = scan.rotation
         if scan.confirmed_by:
             detail["confirmed_by"] = scan.confirmed_by
+        legacy = bool(scan.method) and not scan.method.startswith("cells-")
+        if out.trusted and out.reading.layout is Layout.TD1 and legacy:
+            # a TD1 band whose cells could not be cut: its reading is Tesseract's text
+            # alone, where a slip verifies one time in ten; the other side must print
+            # the same number and names
+            out.trusted = _printed_on_other_side(ctx, out, scan.lines, scan.page)
+            detail["other_side"] = out.trusted
+            if not out.trusted:
+                detail["unconfirmed_cells"] = True
         return out
     if scan.pending:
-        return _confirm_elsewhere(doc, ctx, day, scan.pending, out)
+        return _confirm_elsewhere(ctx, day, scan.pending, out)
     if scan.unconfirmed:
         # valid only after a guessed repair that no second read confirmed
         out.reading = rules.parse(scan.unconfirmed[0].split("\n"), reference=day)
@@ -186,9 +195,30 @@ def _ocr(doc: Document, ctx: Context, day: dt.date) -> Reading:
     return out
 
 
-def _confirm_elsewhere(
-    doc: Document, ctx: Context, day: dt.date, pending: list[Any], out: Reading
-) -> Reading:
+def _other_side_texts(ctx: Context, out: Reading, page: int | None, rotation: int):
+    """OCR of the pages other than the MRZ's (or of the MRZ page when it is the only
+    one), read sparse like codes, turned like the MRZ page: (text, timed out)."""
+    if ctx.ocr is None or page is None:
+        return
+    for index in [i for i in range(len(out.images)) if i != page] or [page]:
+        image = out.images[index]
+        if rotation:
+            image = image.rotate(rotation, expand=True)
+        text = ctx.ocr.read_field(image, lang="eng", psm=11)
+        if text.timed_out:
+            out.detail["timed_out"] = True
+            continue
+        yield text.text
+
+
+def _printed_on_other_side(ctx: Context, out: Reading, lines: list[str], page: int | None) -> bool:
+    rotation = out.detail.get("rotation", 0)
+    return any(
+        rules.printed_elsewhere(lines, text) for text in _other_side_texts(ctx, out, page, rotation)
+    )
+
+
+def _confirm_elsewhere(ctx: Context, day: dt.date, pending: list[Any], out: Reading) -> Reading:
     """A CNIe's MRZ read with doubts on its document number or names, which the other
     side prints too (another print, another font). Read that side once and keep the
     reading only if what it prints settles every doubt (``validators.mrz.
@@ -197,18 +227,10 @@ def _confirm_elsewhere(
     out.page = page
     out.detail["unsure_cells"] = len(first.doubtful)
     confirmable = any(rules.can_confirm(r) for r, p, t in pending if (p, t) == (page, rotation))
-    if confirmable and ctx.ocr is not None:
-        others = [i for i in range(len(out.images)) if i != page] or [page]
-        for index in others:
-            image = out.images[index]
-            if rotation:
-                image = image.rotate(rotation, expand=True)
-            text = ctx.ocr.read_field(image, lang="eng", psm=11)
-            if text.timed_out:
-                out.detail["timed_out"] = True
-                continue
+    if confirmable:
+        for text in _other_side_texts(ctx, out, page, rotation):
             lines = rules.confirm_elsewhere(
-                [r for r, p, t in pending if (p, t) == (page, rotation)], text.text, reference=day
+                [r for r, p, t in pending if (p, t) == (page, rotation)], text, reference=day
             )
             if lines is not None:
                 out.reading = rules.parse(list(lines), reference=day)

@@ -1531,6 +1531,27 @@ def confirm_elsewhere(
     return None
 
 
+def printed_elsewhere(lines: Sequence[str], text: str) -> bool:
+    """Does the other side of a TD1 card (``text``, OCR'd) print this reading's document
+    number (0/O, 1/I, 5/S, 8/B, 2/Z aside, the only such variant of it that verifies)
+    and every word of its names? For a TD1 reading that did not come cell by cell,
+    which nothing else backs."""
+    layout = Layout.TD1
+    if tuple(len(x) for x in lines) != (30, 30, 30):
+        return False
+    f, _ = _number_cells(layout)
+    number = f.of(lines)
+    every = {(f.line, i) for i in range(f.start, f.end)}
+    resolution = CellResolution(
+        layout, tuple(lines), tuple(lines), doubtful=tuple(sorted(every)), alternatives=()
+    )
+    if _confirm_number(resolution, _TOKEN.findall(_without_mrz(text))) != tuple(lines):
+        return False
+    names = _name_tokens(text)
+    words = [w for w in re.split("<+", lines[2]) if w]
+    return bool(number) and bool(words) and all(w in names for w in words)
+
+
 def _confirm_one(
     resolution: CellResolution, text: str, reference: dt.date | None
 ) -> tuple[str, ...] | None:

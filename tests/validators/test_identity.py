@@ -378,6 +378,19 @@ def test_a_doubtful_number_the_other_side_does_not_confirm_is_review(scripted):
     assert engine.calls == 0 and v.outcome is Outcome.REVIEW
 
 
+def test_a_td1_reading_not_made_cell_by_cell_needs_the_other_side(scripted):
+    scan = _scan(CNIE.splitlines(), page=1, pages_with_band=(1,))
+    scan.method = "compact-grey"  # Tesseract's text, no cells: a slip may verify
+    scripted(scan)
+    doc = StaticDocument.of_images(Kind.IDENTITY, _card_image(), _card_image())
+    recto = "NOM\nMARTIN\nPrénoms\nMaëlys, Gaëlle, Marie\nN° DU DOCUMENT X4RTBPFW4"
+    v = check(doc, ctx(MARTIN, ocr=OtherSide(recto)))
+    assert v.fields["mrz_valid"] is True and v.outcome is Outcome.ACCEPTED
+    v = check(doc, ctx(MARTIN, ocr=OtherSide(recto.replace("X4RTBPFW4", "X4RTBPEW4"))))
+    assert v.fields["mrz_valid"] is False and v.outcome is Outcome.REVIEW
+    assert v.fields["document_number"] == "X4RTBPFW4"
+
+
 def test_no_ocr_engine_is_review():
     v = check(StaticDocument.of_images(Kind.IDENTITY, _card_image()), ctx(MARTIN))
     assert codes(v) == {"mrz.not_found": ("inconclusive", "warning")}

@@ -543,6 +543,16 @@ def test_the_other_side_never_overrules_another_read_of_the_band():
     assert mrz.confirm_elsewhere(reads, "AB6CD1234", reference=REF) is None
 
 
+def test_a_reading_not_made_cell_by_cell_must_be_printed_on_the_other_side():
+    lines = td1("AB0CD5234")  # MARTIN<<MAELYS<GAELLE<MARIE
+    recto = "NOM\nMARTIN\nPrénoms\nMaëlys, Gaëlle, Marie\nN° DU DOCUMENT ABOCDS234"
+    assert mrz.printed_elsewhere(lines, recto)
+    assert not mrz.printed_elsewhere(lines, recto.replace("Marie", "Maria"))
+    assert not mrz.printed_elsewhere(lines, recto.replace("ABOCDS234", "ABOCDS284"))
+    # the MRZ itself is not the other side
+    assert not mrz.printed_elsewhere(lines, "\n".join(lines))
+
+
 def test_doubts_outside_the_number_are_not_settled_by_the_other_side():
     lines = td1("X4RTBPFW4")
     got = resolve(lines, {(0, 1): Cell("", (("D", 60.0), ("O", 55.0)), count=2)})

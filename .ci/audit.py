@@ -16,7 +16,10 @@ def main() -> int:
     try:
         done = subprocess.run(
             [str(BIN / "pip-audit"), "--skip-editable", "--progress-spinner", "off", "-f", "json"],
-            capture_output=True, text=True, timeout=300, check=False,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         print(f"pip-audit could not run ({exc}): dependencies NOT audited.")
@@ -31,11 +34,15 @@ def main() -> int:
     audited = [d for d in deps if "skip_reason" not in d]
     vulnerable = [d for d in audited if d.get("vulns")]
     if deps and not audited:
-        print(f"pip-audit: the vulnerability service answered for none of the {len(deps)} "
-              "packages (no network or a mirror without its JSON API): NOT audited.")
+        print(
+            f"pip-audit: the vulnerability service answered for none of the {len(deps)} "
+            "packages (no network or a mirror without its JSON API): NOT audited."
+        )
         return 0
-    print(f"pip-audit: {len(audited)} packages audited, {len(deps) - len(audited)} skipped, "
-          f"{len(vulnerable)} with known vulnerabilities.")
+    print(
+        f"pip-audit: {len(audited)} packages audited, {len(deps) - len(audited)} skipped, "
+        f"{len(vulnerable)} with known vulnerabilities."
+    )
     for dep in vulnerable:
         ids = ", ".join(v["id"] for v in dep["vulns"])
         print(f"  {dep['name']} {dep['version']}: {ids}")

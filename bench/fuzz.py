@@ -42,8 +42,10 @@ def main() -> int:
     checked = 0
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), academic_year="2026-2027")
-        context = check_context(settings, student={"last_name": "Martin", "first_name": "Léa",
-                                                   "birth_date": "2007-03-02"})
+        context = check_context(
+            settings,
+            student={"last_name": "Martin", "first_name": "Léa", "birth_date": "2007-03-02"},
+        )
         with Sandbox(Limits(timeout_s=60, cpu_s=60), max_jobs=500) as box:
             started_all = time.perf_counter()
             for i in range(args.n):
@@ -51,12 +53,18 @@ def main() -> int:
                 kind = rng.choice(list(Kind))
                 started = time.perf_counter()
                 try:
-                    got = receive(io.BytesIO(data), rng.choice(["a.pdf", "b.jpg", "c"]), kind,
-                                  settings=settings, sandbox=box)
+                    got = receive(
+                        io.BytesIO(data),
+                        rng.choice(["a.pdf", "b.jpg", "c"]),
+                        kind,
+                        settings=settings,
+                        sandbox=box,
+                    )
                     verdict = got.verdict
                     if got.stored is not None:
-                        verdict = analyse(got.stored, got.mime, kind, context,
-                                          settings=settings, sandbox=box)
+                        verdict = analyse(
+                            got.stored, got.mime, kind, context, settings=settings, sandbox=box
+                        )
                         checked += 1
                 except Exception:
                     escaped.append(f"#{i}: {traceback.format_exc(limit=3)}")
@@ -70,11 +78,14 @@ def main() -> int:
                         sandbox_findings.append(f"#{i} {kind}: {f.code} {dict(f.detail)}")
             total = time.perf_counter() - started_all
     times.sort()
-    print("| inputs | through a checker | escaped exceptions | p50 ms | p95 ms | max ms "
-          "| total s |")
+    print(
+        "| inputs | through a checker | escaped exceptions | p50 ms | p95 ms | max ms | total s |"
+    )
     print("|---|---|---|---|---|---|---|")
-    print(f"| {args.n} | {checked} | {len(escaped)} | {statistics.median(times) * 1000:.0f} | "
-          f"{times[int(len(times) * 0.95)] * 1000:.0f} | {times[-1] * 1000:.0f} | {total:.1f} |")
+    print(
+        f"| {args.n} | {checked} | {len(escaped)} | {statistics.median(times) * 1000:.0f} | "
+        f"{times[int(len(times) * 0.95)] * 1000:.0f} | {times[-1] * 1000:.0f} | {total:.1f} |"
+    )
     print()
     print("| outcome | count |")
     print("|---|---|")

@@ -33,16 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from intake import Sandbox, Settings, analyse, check_context, receive
 from intake.sandbox import limits_from
 from samples.idcards import CONDITIONS, KINDS, generate, mrz_font_path
-
-FIELDS = (
-    "document_type",
-    "document_number",
-    "last_name",
-    "first_names",
-    "birth_date",
-    "expiry_date",
-    "sex",
-)
+from validators.mrz import FIELD_KEYS as FIELDS
 
 
 def wrong_fields(truth: dict, fields: dict) -> list[str]:

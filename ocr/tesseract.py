@@ -106,8 +106,13 @@ class TesseractEngine:
             )
         except RuntimeError as exc:
             if "timeout" in str(exc).lower():
-                return OcrText("", None, timed_out=True, engine=self.name,
-                               elapsed_ms=(time.perf_counter() - started) * 1000)
+                return OcrText(
+                    "",
+                    None,
+                    timed_out=True,
+                    engine=self.name,
+                    elapsed_ms=(time.perf_counter() - started) * 1000,
+                )
             raise
         words: list[OcrWord] = []
         lines: dict[tuple[int, int, int], list[str]] = {}
@@ -180,7 +185,9 @@ class TesseractEngine:
 
         try:
             osd = pytesseract.image_to_osd(
-                _bounded(image), config="--psm 0", output_type=pytesseract.Output.DICT,
+                _bounded(image),
+                config="--psm 0",
+                output_type=pytesseract.Output.DICT,
                 timeout=self.timeout_s,
             )
         except (RuntimeError, pytesseract.TesseractError):

@@ -27,7 +27,6 @@ from validators.identifiers import (
     compare_ine,
     describe,
     family_of,
-    normalize_ine,
     render,
 )
 from validators.verdict import Finding, Level, Result, Verdict, finding, inconclusive, passed
@@ -92,16 +91,8 @@ def _ine_findings(
                 message="Aucun INE lu sur le diplôme (il n’y figure pas toujours).",
             )
         ]
-    out = [check.finding()]
-    if check.value or check.best:
-        # the best reading, even when not proven: the findings say how sure it is
-        fields["ine"] = check.value or check.best
-    recorded = ctx.student.ine if ctx.student and ctx.student.ine else None
-    if not recorded:
-        return out
-    typed = normalize_ine(recorded)
-    if check.value is None or check.result is Result.INCONCLUSIVE:
-        out.append(inconclusive(IneCode.MISMATCH, read=check.input, expected=typed))
+    out, typed = docs.ine_against_record(check, ctx, fields, IneCode.MISMATCH)
+    if typed is None:
         return out
     if check.value == typed:
         out.append(

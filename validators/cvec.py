@@ -291,16 +291,8 @@ def _ine_findings(readings: list[Reading], ctx: Context, fields: dict[str, Any])
     check: IneCheck | None = docs.ine_check(readings, ctx)
     if check is None:
         return [inconclusive(IneCode.MISSING)]
-    out = [check.finding()]
-    if check.value or check.best:
-        # the best reading, even when not proven: the findings say how sure it is
-        fields["ine"] = check.value or check.best
-    recorded = ctx.student.ine if ctx.student and ctx.student.ine else None
-    if not recorded:
-        return out
-    typed = normalize_ine(recorded)
-    if check.value is None or check.result is Result.INCONCLUSIVE:
-        out.append(inconclusive(CvecCode.INE, read=check.input, expected=typed))
+    out, typed = docs.ine_against_record(check, ctx, fields, CvecCode.INE)
+    if typed is None:
         return out
     detail = {"read": check.value, "expected": typed, "ine": check.value}
     if check.value == typed:

@@ -351,6 +351,27 @@ def ine_check(readings: Sequence[Reading], ctx: Context) -> IneCheck | None:
     return decide_ine(readings, expected=expected)
 
 
+def ine_against_record(
+    check: IneCheck, ctx: Context, fields: dict, mismatch: ReasonCode
+) -> tuple[list[Finding], str | None]:
+    """The INE read on a document, then the part every document shares when comparing it
+    with the record: the reading's finding, ``fields["ine"]`` (the best reading, even when
+    not proven: the findings say how sure it is), and the record's INE normalised — or
+    ``None`` when there is nothing left to compare (no record, or a doubtful reading: then
+    ``mismatch`` is inconclusive)."""
+    out = [check.finding()]
+    if check.value or check.best:
+        fields["ine"] = check.value or check.best
+    recorded = ctx.student.ine if ctx.student and ctx.student.ine else None
+    if not recorded:
+        return out, None
+    typed = normalize_ine(recorded)
+    if check.value is None or check.result is Result.INCONCLUSIVE:
+        out.append(inconclusive(mismatch, read=check.input, expected=typed))
+        return out, None
+    return out, typed
+
+
 def names_finding(
     text: DocumentText,
     ctx: Context,

@@ -39,13 +39,7 @@ from validators.verdict import Finding, Level, Result, Verdict, finding
 MAX_PAGES = 4
 # the fields every identity verdict carries (issue 4), None when unknown
 FIELD_KEYS = (
-    "document_type",
-    "document_number",
-    "last_name",
-    "first_names",
-    "birth_date",
-    "expiry_date",
-    "sex",
+    *rules.FIELD_KEYS,
     "age_on_registration",
     "needs_parental_consent",
     "needs_jdc",

@@ -141,6 +141,16 @@ class IdentityCode(ReasonCode):
 _VALUES: dict[str, int] = {str(d): d for d in range(10)}
 _VALUES.update({chr(ord("A") + i): 10 + i for i in range(26)})
 _VALUES["<"] = 0
+# the fields an MRZ gives, in the order every output shows them (issue 4)
+FIELD_KEYS = (
+    "document_type",
+    "document_number",
+    "last_name",
+    "first_names",
+    "birth_date",
+    "expiry_date",
+    "sex",
+)
 _WEIGHTS = (7, 3, 1)
 
 
@@ -1655,17 +1665,7 @@ def describe(reading: MrzReading) -> list[tuple[str, Any, bool | None]]:
     checks = reading.field_checks()
     fields_ = reading.to_fields()
     rows = []
-    for key in (
-        "document_type",
-        "document_number",
-        "last_name",
-        "first_names",
-        "birth_date",
-        "expiry_date",
-        "sex",
-        "issuer",
-        "nationality",
-    ):
+    for key in (*FIELD_KEYS, "issuer", "nationality"):
         rows.append((key, fields_.get(key), checks.get(key)))
     if "issue_month" in fields_:
         rows.append(("issue_month", fields_["issue_month"], checks.get("document_number")))

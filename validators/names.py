@@ -97,8 +97,11 @@ def compare_person(
     first_ok = not (doc_first and rec_first) or names_match(doc_first, rec_first)
     if last_ok and first_ok:
         return PersonComparison(NameMatch.MATCH, shown_doc, shown_rec)
-    if doc_first and rec_first and names_match(doc_last, rec_first) and names_match(
-        doc_first, rec_last
+    if (
+        doc_first
+        and rec_first
+        and names_match(doc_last, rec_first)
+        and names_match(doc_first, rec_last)
     ):
         return PersonComparison(NameMatch.INVERTED, shown_doc, shown_rec)
     if last_ok:

@@ -21,19 +21,8 @@ from typing import Any
 import click
 
 from validators import mrz as rules
+from validators.identity import FIELD_KEYS as KEYS
 
-KEYS = (
-    "document_type",
-    "document_number",
-    "last_name",
-    "first_names",
-    "birth_date",
-    "expiry_date",
-    "sex",
-    "age_on_registration",
-    "needs_parental_consent",
-    "needs_jdc",
-)
 _FLAG = {True: "ok", False: "FAUX", None: "-"}
 
 

@@ -623,6 +623,25 @@ def _typo(
     )
 
 
+def _repaired(raw: str, source: Source, norm: str, chosen: Candidate) -> IneCheck:
+    """A repair proven by the key (or confirmed by the record): accepted from a reading,
+    an error with the repaired value as a suggestion when the value was exact."""
+    if source.exact:
+        return _typo(raw, source, norm, chosen)
+    return _make(
+        raw,
+        source,
+        norm,
+        IneCode.REPAIRED,
+        Level.INFO,
+        Result.PASS,
+        valid=True,
+        value=chosen.value,
+        family=chosen.family,
+        repairs=chosen.repairs,
+    )
+
+
 def check_ine(
     value: str, source: Source | str = Source.TYPED, *, expected: str | None = None
 ) -> IneCheck:
@@ -683,28 +702,11 @@ def check_ine(
     # (c) repaired candidates that verify
     repaired_ok = [c for c in verified if c.repaired]
     if repaired_ok:
-        if source.exact:
-            return _typo(
-                raw,
-                source,
-                norm,
-                repaired_ok[0],
-                alternatives=[c.value for c in repaired_ok] if len(repaired_ok) > 1 else (),
-            )
         if len(repaired_ok) == 1:
-            c = repaired_ok[0]
-            return _make(
-                raw,
-                source,
-                norm,
-                IneCode.REPAIRED,
-                Level.INFO,
-                Result.PASS,
-                valid=True,
-                value=c.value,
-                family=c.family,
-                repairs=c.repairs,
-            )
+            return _repaired(raw, source, norm, repaired_ok[0])
+        if source.exact:
+            alternatives = [c.value for c in repaired_ok]
+            return _typo(raw, source, norm, repaired_ok[0], alternatives=alternatives)
         return _make(
             raw,
             source,
@@ -779,20 +781,7 @@ def check_ine(
         wanted = normalize_ine(expected) if expected else None
         for c in unverifiable:
             if wanted and c.value == wanted:
-                if source.exact:
-                    return _typo(raw, source, norm, c)
-                return _make(
-                    raw,
-                    source,
-                    norm,
-                    IneCode.REPAIRED,
-                    Level.INFO,
-                    Result.PASS,
-                    valid=True,
-                    value=c.value,
-                    family=c.family,
-                    repairs=c.repairs,
-                )
+                return _repaired(raw, source, norm, c)
         if source.exact:
             return _typo(
                 raw,

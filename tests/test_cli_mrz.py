@@ -84,13 +84,6 @@ def test_a_generated_card_file_through_intake(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     out = json.loads(done.stdout)
     assert out["valid"] is True and out["outcome"] == "accepted", out
-    for key in (
-        "document_type",
-        "document_number",
-        "last_name",
-        "first_names",
-        "birth_date",
-        "expiry_date",
-        "sex",
-    ):
-        assert out[key] == truth["expected"][key], key
+    assert len(truth["expected"]) == 7  # every MRZ field, compared one by one
+    for key, value in truth["expected"].items():
+        assert out[key] == value, key

@@ -22,6 +22,7 @@ OPS: dict[str, str] = {
     "inspect": "intake.parse:inspect",
     "check": "intake.prepare:check",
     "merge": "intake.merge:merge_files",
+    "shrink": "intake.merge:shrink_file",
     "preview": "intake.prepare:preview",
     "photo_fix": "intake.photofix:fix",
     "ping": "intake._child:_ping",

@@ -10,6 +10,7 @@ reported. Runs inside the limited child (``merge`` op) because it parses the inp
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,21 @@ def merge(parts: list[_Part], max_bytes: int) -> tuple[bytes, MergeReport]:
         else:
             work.append(part)
 
+    pdf = _squeeze(work, _build, max_bytes, report)
+    return (pdf if pdf is not None else _build(work)), report
+
+
+def _squeeze(
+    work: list[_Part], build: Callable[[list[_Part]], bytes], max_bytes: int, report: MergeReport
+) -> bytes | None:
+    """Re-compress the JPEG parts step by step (quality first, then size, never below
+    MIN_LONG_SIDE) until ``build(work)`` fits; None when it never does. Each step is
+    reported; ``report.size`` and ``report.fits`` say where it ended."""
+    if not any(p.kind == "jpeg" for p in work):
+        # nothing to re-compress (PDFs with a text layer are kept as they are)
+        report.size = len(build(work))
+        report.fits = False
+        return None
     originals = [p.data for p in work]
     scale = 1.0
     while True:
@@ -125,21 +141,20 @@ def merge(parts: list[_Part], max_bytes: int) -> tuple[bytes, MergeReport]:
             for part, original in zip(work, originals, strict=True):
                 if part.kind == "jpeg":
                     part.data = _recompress(original, quality, scale)
-            pdf = _build(work)
+            data = build(work)
             label = f"images recompressées en qualité {quality}"
             if scale < 1.0:
                 label += f", réduites à {round(scale * 100)} %"
-            report.steps.append(f"{label} : {len(pdf):,} octets".replace(",", " "))
-            if len(pdf) <= max_bytes:
-                report.size = len(pdf)
-                return pdf, report
+            report.steps.append(f"{label} : {len(data):,} octets".replace(",", " "))
+            report.size = len(data)
+            if len(data) <= max_bytes:
+                return data
         next_scale = scale * 0.8
         if not _long_side_ok(originals, work, next_scale):
             break
         scale = next_scale
     report.fits = False
-    report.size = len(pdf)
-    return pdf, report
+    return None
 
 
 def _long_side_ok(originals: list[bytes], work: list[_Part], scale: float) -> bool:
@@ -163,3 +178,27 @@ def merge_files(*, paths: list[str], out: str, max_bytes: int) -> dict[str, Any]
     Path(out).write_bytes(pdf)
     report.pages = len(PdfReader(io.BytesIO(pdf)).pages)
     return {"pages": report.pages, "size": report.size, "fits": report.fits, "steps": report.steps}
+
+
+def shrink(part: _Part, max_bytes: int) -> tuple[bytes, str, MergeReport]:
+    """One file over the limit made to fit (domain.md §2.2): a JPEG re-encoded (orientation
+    applied, quality, then long side reduced); an image-only PDF with its scans
+    re-compressed. Returns (bytes, mime, report); ``report.fits`` is False when nothing
+    fits (a PDF with a text layer is never rebuilt: it keeps its exact text)."""
+    if part.kind == "jpeg":
+        report = MergeReport(pages=1)
+        size = f"{len(part.data):,} octets, au-delà de {max_bytes:,}".replace(",", " ")
+        report.steps.append(f"{part.name} : {size}")
+        data = _squeeze([part], lambda parts: parts[0].data, max_bytes, report)
+        return data or b"", "image/jpeg", report
+    pdf, report = merge([part], max_bytes)
+    return pdf, "application/pdf", report
+
+
+def shrink_file(*, path: str, out: str, max_bytes: int) -> dict[str, Any]:
+    """Child op: shrink the file at ``path`` into ``out`` when it can be made to fit."""
+    (part,) = _load([path])
+    data, mime, report = shrink(part, max_bytes)
+    if report.fits:
+        Path(out).write_bytes(data)
+    return {"size": report.size, "fits": report.fits, "steps": report.steps, "mime": mime}

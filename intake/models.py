@@ -230,7 +230,8 @@ class PieceVersion(Base):
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
     display_name: Mapped[str] = mapped_column(String(200), default="")
-    source: Mapped[str] = mapped_column(String(20), default="upload")  # upload|merge|photo_fix|api
+    # upload | merge | photo_fix | shrink | api
+    source: Mapped[str] = mapped_column(String(20), default="upload")
     uploaded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # findings of the upload gate that did not block storage (duplicate, metadata…)

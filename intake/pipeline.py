@@ -595,9 +595,16 @@ def store_upload(
         upload_allowed(pipe, s, student, kind)
         audit(s, user_id, "upload.attempt", "student", student_id, kind=kind, files=len(files))
 
+    # recto and verso are each taken up to the raw cap: their merge re-compresses them
+    # to fit, and only the merged file (≤ max_bytes) is kept (domain.md §2.2–2.3)
+    settings = (
+        pipe.settings.replace(max_bytes=pipe.settings.max_raw_bytes)
+        if len(files) == 2
+        else pipe.settings
+    )
     received: list[Received] = []
     for i, (stream, name) in enumerate(files):
-        r = receive(stream, name, kind, settings=pipe.settings, store=pipe.store, sandbox=sandbox)
+        r = receive(stream, name, kind, settings=settings, store=pipe.store, sandbox=sandbox)
         if r.stored is None:
             label = part_names[i] if i < len(part_names) else ""
             # the side already received is not kept on its own (an identity file)

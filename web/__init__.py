@@ -28,8 +28,9 @@ def default_config(instance_path: str) -> dict[str, Any]:
         "BROKER_URL": "",  # set: Celery workers (issue 7); unset: in-process runner
         "RUNNER": "",  # force a runner: inprocess, inline, none
         "ACADEMIC_YEAR": "",
-        # two files (recto + verso) of 5 MB plus form overhead; bigger bodies get 413
-        "MAX_CONTENT_LENGTH": 11_000_000,
+        # two raw files (recto + verso) up to JUSTIF_MAX_RAW_BYTES (20 MB: over 5 MB only to
+        # be shrunk, never stored as they are) plus form overhead; bigger bodies get 413
+        "MAX_CONTENT_LENGTH": 41_000_000,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": False,  # set True behind HTTPS

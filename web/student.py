@@ -13,12 +13,14 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
 
+from intake import offers
 from intake.pipeline import (
     ActionRefused,
     DossierView,
     PieceView,
     UploadOutcome,
     accept_fix,
+    clean_display_name,
     decline_fix,
     dossier_view,
     explain,
@@ -79,7 +81,12 @@ def can_upload(view: DossierView, piece: PieceView) -> bool:
 
 
 def render_piece(
-    view: DossierView, piece: PieceView, *, refused: UploadOutcome | None = None, status: int = 200
+    view: DossierView,
+    piece: PieceView,
+    *,
+    refused: UploadOutcome | None = None,
+    offer: offers.Offer | None = None,
+    status: int = 200,
 ) -> Any:
     catalogue = ext.pipeline().catalogue
     split = student_findings(piece.findings, catalogue.student_sees_warning)
@@ -94,7 +101,8 @@ def render_piece(
             what_to_do=what_to_do,
             can_upload=can_upload(view, piece),
             refused=refused,
-            refreshing=piece.status is PieceStatus.PROCESSING,
+            offer=offer,
+            refreshing=piece.status is PieceStatus.PROCESSING and offer is None,
         ),
         status,
     )
@@ -114,7 +122,12 @@ def dossier() -> Any:
 @student_required
 def piece(kind: str) -> Any:
     view = _dossier()
-    return render_piece(view, _piece(view, kind))
+    offer = None
+    if token := request.args.get("offre"):
+        offer = offers.load_offer(
+            ext.pipeline().settings, token, student_id=view.student.id, kind=kind
+        )
+    return render_piece(view, _piece(view, kind), offer=offer)
 
 
 def _chosen(name: str) -> FileStorage | None:
@@ -133,9 +146,69 @@ def upload(kind: str) -> Any:
     files, names = files_from_request(piece.spec.two_sides)
     outcome = receive_files(view.student.id, kind, files, names, user.id)
     if not outcome.accepted:
+        offer = _shrink_offer(view.student.id, kind, files, outcome)
+        if offer is not None:
+            return redirect(url_for(".piece", kind=kind, offre=offer.token) + "#reduction", 303)
         return render_piece(view, piece, refused=outcome, status=422)
     ext.submit(outcome.version_id)
     flash("Fichier reçu : la vérification est en cours, cette page se met à jour seule.", "success")
+    return redirect(url_for(".piece", kind=kind), code=303)
+
+
+def _shrink_offer(
+    student_id: int, kind: str, files: list[tuple[Any, str]], outcome: UploadOutcome
+) -> offers.Offer | None:
+    """A single file refused only for its size (up to JUSTIF_MAX_RAW_BYTES): a shrunk copy
+    to offer (domain.md §2.2). Two sides are shrunk by their merge already."""
+    codes = {str(f.code) for f in outcome.problems}
+    if len(files) != 1 or codes != {"file.too_large"}:
+        return None
+    stream, name = files[0]
+    stream.seek(0)
+    pipe = ext.pipeline()
+    with ext.justif().sandboxes.get() as box:
+        return offers.make_offer(
+            stream,
+            clean_display_name(name),
+            kind,
+            student_id,
+            settings=pipe.settings,
+            store=pipe.store,
+            sandbox=box,
+        )
+
+
+@bp.post("/<kind>/reduction")
+@student_required
+def shrunk(kind: str) -> Any:
+    """The student takes (or declines) the shrunk copy of a file over 5 Mo."""
+    user = current_user()
+    view = _dossier()
+    _piece(view, kind)
+    settings = ext.pipeline().settings
+    token = request.form.get("offre", "")
+    offer = offers.load_offer(settings, token, student_id=view.student.id, kind=kind)
+    if offer is None:
+        raise ActionRefused(
+            "offer.gone",
+            "Cette version réduite n’est plus disponible : déposez à nouveau votre fichier.",
+            404,
+        )
+    if request.form.get("choice") != "accept":
+        offers.drop_offer(settings, token)
+        flash("La version réduite est supprimée. Vous pouvez déposer un autre fichier.", "info")
+        return redirect(url_for(".piece", kind=kind), code=303)
+    upload_allowed(ext.pipeline(), ext.db(), view.student, kind)
+    ext.check_upload_limits(user.id, view.student.id)
+    with offers.offer_path(settings, offer).open("rb") as fh:
+        outcome = receive_files(
+            view.student.id, kind, [(fh, offer.display_name)], [""], user.id, source="shrink"
+        )
+    offers.drop_offer(settings, token)
+    if not outcome.accepted:
+        return render_piece(view, _piece(view, kind), refused=outcome, status=422)
+    ext.submit(outcome.version_id)
+    flash("La version réduite est déposée : la vérification est en cours.", "success")
     return redirect(url_for(".piece", kind=kind), code=303)
 
 
@@ -164,7 +237,13 @@ def files_from_request(two_sides: bool) -> tuple[list[tuple[Any, str]], list[str
 
 
 def receive_files(
-    student_id: int, kind: str, files: list[tuple[Any, str]], names: list[str], user_id: int
+    student_id: int,
+    kind: str,
+    files: list[tuple[Any, str]],
+    names: list[str],
+    user_id: int,
+    *,
+    source: str = "upload",
 ) -> UploadOutcome:
     with ext.justif().sandboxes.get() as box:
         return store_upload(
@@ -174,6 +253,7 @@ def receive_files(
             files=files,
             user_id=user_id,
             sandbox=box,
+            source=source,
             part_names=names,
         )
 

@@ -143,9 +143,23 @@ def text_pdf(*lines: str) -> bytes:
 
 
 def upload(client: Client, kind: str, **files: tuple[bytes, str]) -> Any:
-    data = {name: (io.BytesIO(content), filename) for name, (content, filename) in files.items()}
+    """The form's upload. The body is encoded in memory: the test client would spool a
+    body over 500 KB to a temporary file it never closes (a ResourceWarning)."""
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
     client.get(f"/dossier/{kind}")
-    return client.post(f"/dossier/{kind}/depot", data)
+    fields: dict[str, Any] = {"csrf_token": client.csrf()}
+    for name, (content, filename) in files.items():
+        fields[name] = FileStorage(io.BytesIO(content), filename=filename)
+    boundary, body = encode_multipart(fields)
+    return client._seen(
+        client.c.post(
+            f"/dossier/{kind}/depot",
+            data=body,
+            content_type=f"multipart/form-data; boundary={boundary}",
+        )
+    )
 
 
 class FakeSandbox:

@@ -255,3 +255,69 @@ def test_inline_runner_end_to_end_with_the_real_child(app_factory):
         assert v.state == "done" and v.runs and v.previews
     png = c.get(f"/fichiers/versions/{v.id}/apercu/1.png")
     assert png.status_code == 200 and png.data.startswith(b"\x89PNG")
+
+
+def _offer_token(r) -> str:
+    assert r.status_code == 303, r.get_data(as_text=True)[:500]
+    m = re.search(r"offre=([A-Za-z0-9_-]+)", r.headers["Location"])
+    assert m, r.headers["Location"]
+    return m.group(1)
+
+
+def test_a_file_over_5_mb_is_offered_shrunk_and_stored_only_when_taken(app, student_client):
+    from tests.badfiles import noisy_jpeg
+
+    big = noisy_jpeg(2800, 1900, quality=95, seed=8)  # a phone photo over 5 Mo
+    assert len(big) > 5_000_000
+    token = _offer_token(upload(student_client, "cvec", file=(big, "IMG_2034.jpg")))
+    assert versions(app) == 0  # nothing stored until the student says so
+    page = text_of(student_client.get(f"/dossier/cvec?offre={token}"))
+    assert "« IMG_2034.jpg » fait" in page and "au-delà de la limite de 5 Mo" in page
+    assert "Déposer la version réduite" in page
+
+    r = student_client.post("/dossier/cvec/reduction", {"offre": token, "choice": "accept"})
+    assert r.status_code == 303
+    with app.extensions["justif"].db.session() as s:
+        v = s.scalar(select(PieceVersion))
+        assert (v.source, v.mime, v.display_name) == ("shrink", "image/jpeg", "IMG_2034.jpg")
+        assert v.size <= 5_000_000
+    offers_dir = app.extensions["justif"].pipeline.settings.data_dir / "offers"
+    assert list(offers_dir.iterdir()) == []
+    # taken once: the same offer cannot add a second version
+    again = student_client.post("/dossier/cvec/reduction", {"offre": token, "choice": "accept"})
+    assert again.status_code == 404 and versions(app) == 1
+
+
+def test_a_declined_offer_is_deleted_and_another_student_cannot_take_it(
+    app, student_client, other_student_client
+):
+    from tests.badfiles import noisy_jpeg
+
+    big = noisy_jpeg(2800, 1900, quality=95, seed=9)
+    token = _offer_token(upload(student_client, "cvec", file=(big, "scan.jpg")))
+    other = other_student_client
+    other.get("/dossier/")
+    assert "Déposer la version réduite" not in text_of(other.get(f"/dossier/cvec?offre={token}"))
+    r = other.post("/dossier/cvec/reduction", {"offre": token, "choice": "accept"})
+    assert r.status_code == 404 and versions(app) == 0
+
+    r = student_client.post("/dossier/cvec/reduction", {"offre": token, "choice": "decline"})
+    assert r.status_code == 303 and versions(app) == 0
+    offers_dir = app.extensions["justif"].pipeline.settings.data_dir / "offers"
+    assert list(offers_dir.iterdir()) == []
+
+
+def test_recto_and_verso_over_5_mb_each_are_merged_under_5_mb(app, student_client):
+    from tests.badfiles import noisy_jpeg
+
+    recto = noisy_jpeg(2600, 1700, quality=95, seed=10)
+    verso = noisy_jpeg(2600, 1700, quality=95, seed=11)
+    assert min(len(recto), len(verso)) > 5_000_000
+    r = upload(student_client, "identity", recto=(recto, "recto.jpg"), verso=(verso, "verso.jpg"))
+    assert r.status_code == 303, r.get_data(as_text=True)[:500]
+    with app.extensions["justif"].db.session() as s:
+        v = s.scalar(select(PieceVersion))
+        assert (v.pages, v.mime, v.source) == (2, "application/pdf", "merge")
+        assert v.size <= 5_000_000
+    store = app.extensions["justif"].pipeline.store
+    assert list(store.iter_hashes()) == [v.sha256]  # the heavy sides are not kept

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 
 from pypdf import PdfReader
 
@@ -56,3 +57,20 @@ def test_two_large_jpegs_are_shrunk_under_the_limit(tmp_path, settings, sandbox)
     assert result.ok and result.fits and result.pages == 2
     assert out.stat().st_size <= settings.max_bytes
     assert result.steps and "qualité" in result.steps[-1]
+
+
+def test_pdfs_with_text_over_the_limit_are_reported_not_rebuilt(tmp_path, settings, sandbox):
+    # nothing to re-compress: the merge says it does not fit (it used to loop until killed)
+    from tests.web.helpers import text_pdf
+
+    paths = []
+    for side in ("recto", "verso"):
+        path = tmp_path / f"{side}.pdf"
+        path.write_bytes(text_pdf(side, *(f"ligne {i} " + "x" * 80 for i in range(40))))
+        paths.append(path)
+    small = settings.replace(max_bytes=3_000)
+    assert sum(p.stat().st_size for p in paths) > small.max_bytes
+    started = time.perf_counter()
+    result = merge(paths, tmp_path / "out.pdf", settings=small, sandbox=sandbox)
+    assert result.ok and not result.fits and result.size > small.max_bytes
+    assert time.perf_counter() - started < 10

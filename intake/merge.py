@@ -18,6 +18,9 @@ from typing import Any
 # An ID-1 card side at 300 dpi is about 1011 x 638 px (domain.md §2.3).
 MIN_LONG_SIDE = 1011
 _QUALITIES = (85, 75, 65, 55, 45)
+# images are re-compressed at no more than this many pixels (12 MP phone photos keep their
+# size; 48 MP ones are decoded at half size): what the child's memory allows
+MAX_WORK_PIXELS = 16_000_000
 
 
 @dataclass
@@ -33,6 +36,10 @@ class MergeReport:
     size: int = 0
     fits: bool = True
     steps: list[str] = field(default_factory=list)
+
+
+def _octets(size: int) -> str:
+    return f"{size:,} octets".replace(",", "\u202f")  # French thousands: narrow space
 
 
 def _load(paths: list[str]) -> list[_Part]:
@@ -69,11 +76,17 @@ def _recompress(data: bytes, quality: int, scale: float) -> bytes:
     from PIL import Image, ImageOps
 
     with Image.open(io.BytesIO(data), formats=["JPEG"]) as im:
+        width, height = im.size
+        target = (max(1, round(width * scale)), max(1, round(height * scale)))
+        if scale < 1.0:
+            # decode at 1/2, 1/4… in the JPEG decoder itself: a 48 MP photo never has to
+            # fit in the child's memory at full size
+            im.draft("RGB", target)
         image = ImageOps.exif_transpose(im).convert("RGB")
-    if scale < 1.0:
-        image = image.resize(
-            (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-        )
+    if (image.width > image.height) != (width > height):
+        target = (target[1], target[0])  # the EXIF orientation turned it
+    if image.size != target:
+        image = image.resize(target)
     buf = io.BytesIO()
     image.save(buf, "JPEG", quality=quality, optimize=True)
     return buf.getvalue()
@@ -104,7 +117,7 @@ def merge(parts: list[_Part], max_bytes: int) -> tuple[bytes, MergeReport]:
     if len(pdf) <= max_bytes:
         report.size = len(pdf)
         return pdf, report
-    report.steps.append(f"fusion : {len(pdf):,} octets, au-delà de {max_bytes:,}".replace(",", " "))
+    report.steps.append(f"fusion : {_octets(len(pdf))}, au-delà de {_octets(max_bytes)}")
 
     # image-only PDFs become their images so they can be re-compressed too
     work: list[_Part] = []
@@ -135,7 +148,7 @@ def _squeeze(
         report.fits = False
         return None
     originals = [p.data for p in work]
-    scale = 1.0
+    scale = _start_scale(originals)
     while True:
         for quality in _QUALITIES:
             for part, original in zip(work, originals, strict=True):
@@ -145,7 +158,7 @@ def _squeeze(
             label = f"images recompressées en qualité {quality}"
             if scale < 1.0:
                 label += f", réduites à {round(scale * 100)} %"
-            report.steps.append(f"{label} : {len(data):,} octets".replace(",", " "))
+            report.steps.append(f"{label} : {_octets(len(data))}")
             report.size = len(data)
             if len(data) <= max_bytes:
                 return data
@@ -155,6 +168,25 @@ def _squeeze(
         scale = next_scale
     report.fits = False
     return None
+
+
+def _start_scale(originals: list[bytes]) -> float:
+    """1, 1/2, 1/4…: the first scale at which every image has at most MAX_WORK_PIXELS
+    (the decoder reduces by these factors for free; the long side never goes below
+    MIN_LONG_SIDE)."""
+    from PIL import Image
+
+    scale = 1.0
+    for original in originals:
+        if original[:3] != b"\xff\xd8\xff":
+            continue
+        with Image.open(io.BytesIO(original), formats=["JPEG"]) as im:
+            width, height = im.size
+        while width * height * scale * scale > MAX_WORK_PIXELS and (
+            max(width, height) * scale / 2 >= MIN_LONG_SIDE
+        ):
+            scale /= 2
+    return scale
 
 
 def _long_side_ok(originals: list[bytes], work: list[_Part], scale: float) -> bool:
@@ -187,8 +219,7 @@ def shrink(part: _Part, max_bytes: int) -> tuple[bytes, str, MergeReport]:
     fits (a PDF with a text layer is never rebuilt: it keeps its exact text)."""
     if part.kind == "jpeg":
         report = MergeReport(pages=1)
-        size = f"{len(part.data):,} octets, au-delà de {max_bytes:,}".replace(",", " ")
-        report.steps.append(f"{part.name} : {size}")
+        report.steps.append(f"fichier : {_octets(len(part.data))}, au-delà de {_octets(max_bytes)}")
         data = _squeeze([part], lambda parts: parts[0].data, max_bytes, report)
         return data or b"", "image/jpeg", report
     pdf, report = merge([part], max_bytes)

@@ -171,9 +171,7 @@ def _squeeze(
 
 
 def _start_scale(originals: list[bytes]) -> float:
-    """1, 1/2, 1/4…: the first scale at which every image has at most MAX_WORK_PIXELS
-    (the decoder reduces by these factors for free; the long side never goes below
-    MIN_LONG_SIDE)."""
+    """The scale at which every JPEG has been decoded to its ``work_size``."""
     from PIL import Image
 
     scale = 1.0
@@ -182,11 +180,19 @@ def _start_scale(originals: list[bytes]) -> float:
             continue
         with Image.open(io.BytesIO(original), formats=["JPEG"]) as im:
             width, height = im.size
-        while width * height * scale * scale > MAX_WORK_PIXELS and (
-            max(width, height) * scale / 2 >= MIN_LONG_SIDE
-        ):
-            scale /= 2
+        scale = min(scale, work_size(width, height)[0] / width)
     return scale
+
+
+def work_size(width: int, height: int) -> tuple[int, int]:
+    """The size an image is decoded at: halved (by the JPEG decoder, for free) until it
+    has at most MAX_WORK_PIXELS, never below MIN_LONG_SIDE on its long side."""
+    scale = 1
+    while (width // scale) * (height // scale) > MAX_WORK_PIXELS and (
+        max(width, height) // (scale * 2) >= MIN_LONG_SIDE
+    ):
+        scale *= 2
+    return max(1, width // scale), max(1, height // scale)
 
 
 def _long_side_ok(originals: list[bytes], work: list[_Part], scale: float) -> bool:

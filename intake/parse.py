@@ -240,6 +240,13 @@ def _inspect_jpeg(
     try:
         with Image.open(io.BytesIO(data), formats=["JPEG"]) as im:
             im.seek(0)  # a phone's multi-picture JPEG (MPO): the first frame
+            from intake.merge import work_size
+
+            reduced = work_size(width, height)
+            if reduced != (width, height):
+                # a 48 MP photo decoded at 1/2 by the JPEG decoder itself: whole, it would
+                # not fit in the child's memory (and 12 MP is plenty for reading)
+                im.draft("RGB", reduced)
             im.load()
             info_keys = sorted(
                 k for k in im.info if k in {"exif", "xmp", "icc_profile", "comment", "photoshop"}
@@ -250,7 +257,8 @@ def _inspect_jpeg(
             # the editing program is kept (as text, for the reviewer) before stripping
             software = "".join(c for c in str(exif.get(0x0131) or "") if c.isprintable())[:80]
             upright = ImageOps.exif_transpose(im)
-            rgb = upright.convert("RGB")
+            rgb = upright if upright.mode == "RGB" else upright.convert("RGB")
+            del upright
     except OSError as exc:
         code = (
             ImageCode.TRUNCATED
@@ -270,8 +278,12 @@ def _inspect_jpeg(
         )
         return
 
+    del im  # its decoded pixels: the upright copy is all that is needed now
     # rebuild from pixels: a new image has an empty .info, so nothing is copied over
-    clean = Image.frombytes("RGB", rgb.size, rgb.tobytes())
+    # (pasted, not through a bytes copy: one image of pixels less at the peak)
+    clean = Image.new("RGB", rgb.size)
+    clean.paste(rgb)
+    del rgb
     size = write_jpeg(clean, out_path, max_bytes=max_bytes)
     result.mime = sniff.JPEG
     result.pages = 1
@@ -289,6 +301,17 @@ def _inspect_jpeg(
         )
     if orientation not in (0, 1):
         result.findings.append(passed(FileCode.ORIENTATION_APPLIED, orientation=orientation))
+    if (width, height) != clean.size and (height, width) != clean.size:
+        stored_width, stored_height = clean.size
+        result.findings.append(
+            passed(
+                ImageCode.REDUCED,
+                width=width,
+                height=height,
+                stored_width=stored_width,
+                stored_height=stored_height,
+            )
+        )
 
 
 def write_jpeg(image: Any, out_path: str, *, max_bytes: int, quality: int = 90) -> int:

@@ -32,6 +32,10 @@ _METADATA = (
     "du fichier conservé."
 )
 _ORIENTED = "L’image a été remise à l’endroit selon les informations de l’appareil photo."
+_REDUCED = (
+    "Votre photo de {width} × {height} pixels a été enregistrée en {stored_width} × "
+    "{stored_height} pixels : largement assez pour la lire."
+)
 _RESTRICTED = (
     "Ce PDF porte des restrictions (impression ou copie) mais s’ouvre sans mot de passe : "
     "c’est normal pour une attestation officielle."
@@ -134,6 +138,11 @@ class ImageCode(ReasonCode):
         "jpeg.truncated",
         "Votre image JPG est incomplète (le fichier a été coupé pendant "
         "l’enregistrement ou l’envoi). Déposez-la à nouveau. " + FAQ_FORMAT,
+    )
+    REDUCED = (
+        "image.reduced",
+        _REDUCED,
+        _REDUCED,
     )
     TOO_MANY_PIXELS = (
         "image.too_large",

@@ -79,6 +79,27 @@ def test_good_jpeg_is_stored_without_metadata_and_upright(settings, sandbox):
     assert "IMG_2024" not in str(received.stored)
 
 
+def test_a_48_mp_photo_is_stored_at_half_size_not_refused(settings, sandbox):
+    # decoded whole it needs more than the child's 512 MB (it used to be file.unreadable)
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    height, width = 6000, 8000
+    ramp = (np.arange(width, dtype=np.int16) * 180 // width)[None, :, None]
+    pixels = np.clip(ramp + rng.integers(-3, 3, size=(height, width, 3)), 0, 255)
+    buf = io.BytesIO()
+    Image.fromarray(pixels.astype(np.uint8)).save(buf, "JPEG", quality=75)
+    assert len(buf.getvalue()) <= settings.max_bytes
+    buf.seek(0)
+    received = receive(buf, "IMG_48MP.jpg", "cvec", settings=settings, sandbox=sandbox)
+    assert received.verdict.outcome == "accepted", received.verdict.findings
+    assert received.verdict.codes == ["image.reduced"]
+    with Image.open(received.stored) as im:
+        assert im.size == (4000, 3000)
+    (reduced,) = received.verdict.findings
+    assert "8000 × 6000 pixels a été enregistrée en 4000 × 3000" in reduced.message
+
+
 def test_pdf_is_stored_unchanged(settings, sandbox):
     data = badfiles.pdf(2)
     received = receive(io.BytesIO(data), "cvec.pdf", "cvec", settings=settings, sandbox=sandbox)

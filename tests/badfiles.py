@@ -49,6 +49,19 @@ def noisy_jpeg(width: int, height: int, *, quality: int = 95, seed: int = 0) -> 
     return buf.getvalue()
 
 
+def photo_48mp(*, noise: int, quality: int, seed: int) -> bytes:
+    """An 8000 × 6000 JPEG (a 48 MP phone photo): a ramp with ±``noise`` of grain."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    height, width = 6000, 8000
+    ramp = (np.arange(width, dtype=np.int16) * 180 // width)[None, :, None]
+    pixels = np.clip(ramp + rng.integers(-noise, noise, size=(height, width, 3)), 0, 255)
+    buf = io.BytesIO()
+    Image.fromarray(pixels.astype(np.uint8)).save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
 def exif_bytes(
     *,
     orientation: int | None = None,

@@ -108,15 +108,7 @@ def test_drop_offer_removes_both_files(settings, store, sandbox):
 def test_a_48_mp_photo_is_shrunk_within_the_upload_childs_memory(settings, store, sandbox):
     # a 48 MP phone photo decodes to 144 MB of RGB: the child (512 MB) is killed if it
     # decodes it whole twice; the JPEG decoder's own 1/2 scale keeps it well inside
-    import numpy as np
-
-    rng = np.random.default_rng(2)
-    height, width = 6000, 8000
-    ramp = (np.arange(width, dtype=np.int16) * 180 // width)[None, :, None]
-    pixels = np.clip(ramp + rng.integers(-12, 12, size=(height, width, 3)), 0, 255)
-    buf = io.BytesIO()
-    Image.fromarray(pixels.astype(np.uint8)).save(buf, "JPEG", quality=90)
-    big = buf.getvalue()
+    big = badfiles.photo_48mp(noise=12, quality=90, seed=2)
     assert settings.max_bytes < len(big) <= settings.max_raw_bytes
     offer = _offer(big, settings, store, sandbox)
     assert offer is not None, "the child ran out of memory or time"

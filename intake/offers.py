@@ -42,6 +42,7 @@ class Offer:
     mime: str
     steps: tuple[str, ...]
     created: float
+    preview: bool = False  # a PNG of the first page, rendered in the child
 
     @property
     def original_mb(self) -> str:
@@ -107,6 +108,7 @@ def make_offer(
             return None
         if not value["fits"] or not out.is_file() or out.stat().st_size > settings.max_bytes:
             return None
+        png = _render_preview(out, value["mime"], work, settings, sandbox)
         offer = Offer(
             token=secrets.token_urlsafe(18),
             student_id=student_id,
@@ -117,13 +119,33 @@ def make_offer(
             mime=value["mime"],
             steps=tuple(value["steps"]),
             created=clock(),
+            preview=png is not None,
         )
         folder = offers_dir(settings)
         _write_atomic(folder / f"{offer.token}.bin", out.read_bytes())
+        if png is not None:
+            _write_atomic(folder / f"{offer.token}.png", png.read_bytes())
         _write_atomic(folder / f"{offer.token}.json", json.dumps(asdict(offer)).encode())
         return offer
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _render_preview(
+    path: Path, mime: str, work: Path, settings: Settings, sandbox: Sandbox
+) -> Path | None:
+    """The shrunk copy's first page as a PNG (the student sees what they would send);
+    a failure only means no preview."""
+    try:
+        value = sandbox.run(
+            "preview",
+            {"path": str(path), "mime": mime, "out_dir": str(work), "dpi": 100, "max_pages": 1},
+            timeout_s=settings.child_timeout_s,
+        )
+    except SandboxFailure:
+        return None
+    pages = value.get("pages") or []
+    return Path(pages[0]) if pages else None
 
 
 def load_offer(
@@ -155,11 +177,16 @@ def offer_path(settings: Settings, offer: Offer) -> Path:
     return offers_dir(settings) / f"{offer.token}.bin"
 
 
+def preview_path(settings: Settings, offer: Offer) -> Path | None:
+    path = offers_dir(settings) / f"{offer.token}.png"
+    return path if offer.preview and path.is_file() else None
+
+
 def drop_offer(settings: Settings, token: str) -> None:
     if not _TOKEN.fullmatch(token or ""):
         return
     folder = offers_dir(settings)
-    for suffix in (".json", ".bin"):
+    for suffix in (".json", ".bin", ".png"):
         (folder / f"{token}{suffix}").unlink(missing_ok=True)
 
 

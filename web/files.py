@@ -14,11 +14,13 @@ revealed); every administrator read is audited.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, abort, send_file
 
+from intake import offers
 from intake.models import PieceVersion, Role
 from intake.pipeline import audit
 from web import extensions as ext
@@ -49,7 +51,13 @@ def _serve(sha: str, mime: str, *, download_name: str, display: str | None = Non
         path = store.path_for(sha)
     except ValueError:
         abort(404)
-    if not path.is_file():
+    return _serve_path(path, mime, download_name=download_name, display=display)
+
+
+def _serve_path(
+    path: Path | None, mime: str, *, download_name: str, display: str | None = None
+) -> Any:
+    if path is None or not path.is_file():
         abort(404)
     response = send_file(path, mimetype=mime, conditional=False, max_age=0)
     disposition = "attachment" if display is not None else "inline"
@@ -92,6 +100,21 @@ def fix_preview(version_id: int) -> Any:
         abort(404)
     _audit_admin("admin.view_preview", version, fix=True)
     return _serve(fix["preview"], "image/png", download_name=f"correction-{version.id}.png")
+
+
+@bp.get("/reduction/<kind>/<token>.png")
+@login_required
+def offer_preview(kind: str, token: str) -> Any:
+    """The shrunk copy offered to a student (intake.offers), to that student only."""
+    user = current_user()
+    if user is None or user.student_id is None:
+        abort(404)
+    settings = ext.pipeline().settings
+    offer = offers.load_offer(settings, token, student_id=user.student_id, kind=kind)
+    if offer is None:
+        abort(404)
+    path = offers.preview_path(settings, offer)
+    return _serve_path(path, "image/png", download_name="version-reduite.png")
 
 
 @bp.get("/versions/<int:version_id>/original")

@@ -36,6 +36,10 @@ def test_a_phone_photo_over_5_mb_is_offered_as_a_jpeg_under_5_mb(settings, store
     data = offers.offer_path(settings, offer).read_bytes()
     assert offer.original_size == len(big) and offer.size == len(data) <= settings.max_bytes
     assert offer.mime == "image/jpeg" and offer.steps
+    preview = offers.preview_path(settings, offer)
+    assert offer.preview and preview is not None
+    with Image.open(preview) as im:
+        assert im.format == "PNG" and max(im.size) <= 1600
     with Image.open(io.BytesIO(data)) as im:
         assert im.format == "JPEG" and max(im.size) >= 1011  # still readable at card size
     assert offer.original_mb.startswith(f"{len(big) / 1e6:.1f}".replace(".", ","))
@@ -92,7 +96,7 @@ def test_an_offer_is_one_students_for_one_piece_and_expires(settings, store, san
     old = time.time() - offers.OFFER_TTL_S - 60
     for path in folder.iterdir():
         os.utime(path, (old, old))
-    assert offers.sweep_offers(settings, now=time.time()) == 2
+    assert offers.sweep_offers(settings, now=time.time()) == 3  # copy, record, preview
     assert list(folder.iterdir()) == []
 
 

@@ -82,6 +82,7 @@ MATRIX = [
     ("/fichiers/versions/{version}/correction.png", (302, 404, 404, 404)),
     ("/fichiers/versions/{version}/original", (302, 403, 403, 200)),
     ("/fichiers/versions/999999/original", (302, 403, 403, 404)),
+    ("/fichiers/reduction/cvec/AAAAAAAAAAAAAAAAAAAAAAAA.png", (302, 404, 404, 404)),
     ("/connexion", (200, 302, 302, 302)),
     ("/", (302, 302, 302, 302)),
     ("/health", (200, 200, 200, 200)),

@@ -274,6 +274,9 @@ def test_a_file_over_5_mb_is_offered_shrunk_and_stored_only_when_taken(app, stud
     page = text_of(student_client.get(f"/dossier/cvec?offre={token}"))
     assert "« IMG_2034.jpg » fait" in page and "au-delà de la limite de 5 Mo" in page
     assert "Déposer la version réduite" in page
+    preview = student_client.get(f"/fichiers/reduction/cvec/{token}.png")
+    assert preview.status_code == 200 and preview.mimetype == "image/png"
+    assert preview.get_data().startswith(b"\x89PNG")
 
     r = student_client.post("/dossier/cvec/reduction", {"offre": token, "choice": "accept"})
     assert r.status_code == 303
@@ -300,6 +303,7 @@ def test_a_declined_offer_is_deleted_and_another_student_cannot_take_it(
     assert "Déposer la version réduite" not in text_of(other.get(f"/dossier/cvec?offre={token}"))
     r = other.post("/dossier/cvec/reduction", {"offre": token, "choice": "accept"})
     assert r.status_code == 404 and versions(app) == 0
+    assert other.get(f"/fichiers/reduction/cvec/{token}.png").status_code == 404
 
     r = student_client.post("/dossier/cvec/reduction", {"offre": token, "choice": "decline"})
     assert r.status_code == 303 and versions(app) == 0

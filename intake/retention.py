@@ -7,21 +7,31 @@ rows, their reports (document type, number, validity, age flags) and the decisio
 stay. A blob still referenced by another, unpurged version is kept (content-addressed
 storage). Run nightly: ``justif purge`` (cron or a Celery beat in the service's
 unavailability window, domain.md §7).
+
+The same run deletes what no version references: a blob stored by an upload whose
+process died before its version was committed (older than ``ORPHAN_AFTER_S``, so an
+upload in flight is never touched), and the shrunk copies offered to students and not
+taken (``intake.offers``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from intake import offers
 from intake.models import Decision, DecisionAction, Piece, PieceVersion
 from intake.pipeline import Pipeline, audit
 from intake.status import DecisionFact, current_decision
 
 PURGED_KINDS = ("identity",)
+# a blob no version references is an orphan once it is this old (uploads commit their
+# version seconds after storing the blob; storing it again makes it fresh)
+ORPHAN_AFTER_S = 24 * 3600
 
 
 @dataclass
@@ -29,6 +39,8 @@ class PurgeReport:
     versions: list[int] = field(default_factory=list)
     blobs_deleted: int = 0
     blobs_kept: int = 0  # still referenced elsewhere
+    orphans: int = 0  # blobs no version references, older than ORPHAN_AFTER_S
+    offers_deleted: int = 0
 
 
 def _hashes(v: PieceVersion) -> set[str]:
@@ -69,11 +81,34 @@ def due_versions(pipe: Pipeline, now: dt.datetime | None = None) -> list[int]:
     return due
 
 
+def orphan_blobs(pipe: Pipeline, *, now_s: float | None = None) -> list[str]:
+    """Blobs no version references (file, previews, repaired photo), old enough."""
+    now_s = now_s if now_s is not None else time.time()
+    referenced: set[str] = set()
+    with pipe.db.session() as s:
+        for v in s.scalars(select(PieceVersion)):
+            referenced |= _hashes(v)
+    out = []
+    for sha in pipe.store.iter_hashes():
+        if sha in referenced:
+            continue
+        try:
+            if pipe.store.age_s(sha, now_s) >= ORPHAN_AFTER_S:
+                out.append(sha)
+        except FileNotFoundError:
+            continue
+    return sorted(out)
+
+
 def purge(pipe: Pipeline, *, now: dt.datetime | None = None, dry_run: bool = False) -> PurgeReport:
     now = now or pipe.clock()
     report = PurgeReport(versions=due_versions(pipe, now))
+    orphans = orphan_blobs(pipe)
+    report.orphans = len(orphans)
     if dry_run:
         return report
+    report.orphans = sum(pipe.store.delete_if_stale(sha, ORPHAN_AFTER_S) for sha in orphans)
+    report.offers_deleted = offers.sweep_offers(pipe.settings, now=time.time())
     purging = set(report.versions)
     with pipe.db.session() as s:
         if purging:

@@ -132,6 +132,9 @@ class BlobStore:
         sha = hashlib.sha256(data).hexdigest()
         target = self.path_for(sha)
         if target.is_file() and target.stat().st_size == len(data):
+            # stored again: fresh for the orphan sweep (intake.retention) until the
+            # version that references it is committed
+            os.utime(target)
             return sha
         atomic_write(target, data, tmp_dir=self.tmp)
         return sha
@@ -148,6 +151,27 @@ class BlobStore:
             return False
         _fsync_dir(target.parent)
         return True
+
+    def delete_if_stale(self, sha256: str, min_age_s: float) -> bool:
+        """Remove a blob not stored again for ``min_age_s``. Moved aside first, then its age
+        read again: an upload storing the same bytes meanwhile either made it fresh (it is
+        put back) or wrote a new copy (which stays)."""
+        target = self.path_for(sha256)
+        aside = target.with_name(f".tmp-purge-{sha256}")
+        try:
+            target.rename(aside)
+        except FileNotFoundError:
+            return False
+        if time.time() - aside.stat().st_mtime < min_age_s:
+            os.replace(aside, target)
+            return False
+        aside.unlink()
+        _fsync_dir(target.parent)
+        return True
+
+    def age_s(self, sha256: str, now: float | None = None) -> float:
+        """Seconds since the blob was last stored."""
+        return (now if now is not None else time.time()) - self.path_for(sha256).stat().st_mtime
 
     def iter_hashes(self) -> Iterator[str]:
         if not self.blobs.is_dir():

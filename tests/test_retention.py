@@ -86,3 +86,51 @@ def test_identity_bytes_go_after_the_window_records_stay(tmp_path):
     assert not any(pipe.store.exists(h) for h in previews)
     assert purge(pipe).versions == []  # idempotent
     pipe.db.dispose()
+
+
+def test_orphan_blobs_and_stale_offers_go_referenced_and_fresh_ones_stay(tmp_path):
+    import os
+    import time
+
+    from intake import offers
+    from intake.retention import ORPHAN_AFTER_S
+
+    pipe = batchdata.pipeline(tmp_path / "data", fresh_database_url(tmp_path))
+    with pipe.db.session() as s:
+        student = Student(last_name="Martin", first_name="Léa", academic_year="2026-2027")
+        s.add(student)
+        s.flush()
+        sid = student.id
+    kept = _upload(pipe, sid, "diploma", badfiles.pdf(), "diplome.pdf")
+    # a process killed between storing the blob and committing its version left these
+    old_orphan = pipe.store.put_bytes(b"%PDF-1.4 orphan of a killed upload")
+    fresh_orphan = pipe.store.put_bytes(b"%PDF-1.4 an upload committing right now")
+    long_ago = time.time() - ORPHAN_AFTER_S - 60
+    with pipe.db.session() as s:
+        v = s.get(PieceVersion, kept)
+        referenced = [v.sha256, *v.previews]
+    for sha in (old_orphan, *referenced):
+        os.utime(pipe.store.path_for(sha), (long_ago, long_ago))
+    offer_files = offers.offers_dir(pipe.settings)
+    for suffix in (".bin", ".json"):
+        stale = offer_files / f"{'A' * 24}{suffix}"
+        stale.write_bytes(b"{}")
+        os.utime(stale, (long_ago, long_ago))
+
+    assert purge(pipe, dry_run=True).orphans == 1
+    assert pipe.store.exists(old_orphan)  # a dry run deletes nothing
+    rep = purge(pipe)
+    assert (rep.orphans, rep.offers_deleted) == (1, 2)
+    assert not pipe.store.exists(old_orphan)
+    assert pipe.store.exists(fresh_orphan)  # in flight: never touched
+    assert all(pipe.store.exists(h) for h in referenced)  # old but referenced
+    assert list(offer_files.iterdir()) == []
+
+    # stored again after being found stale: it is fresh, so the sweep puts it back
+    again = pipe.store.put_bytes(b"%PDF-1.4 stored again")
+    os.utime(pipe.store.path_for(again), (long_ago, long_ago))
+    pipe.store.put_bytes(b"%PDF-1.4 stored again")  # an upload of the same bytes
+    assert pipe.store.delete_if_stale(again, ORPHAN_AFTER_S) is False
+    assert pipe.store.exists(again)
+    assert not any(p.name.startswith(".tmp-") for p in pipe.store.blobs.rglob("*"))
+    pipe.db.dispose()

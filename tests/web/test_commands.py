@@ -100,3 +100,24 @@ def test_naive_datetimes_are_refused(tmp_path):
     with db.session() as s:
         assert s.query(AuditEvent).one().at.tzinfo is not None
     db.dispose()
+
+
+def test_purge_command_reports_and_deletes_orphans(cli, tmp_path):
+    import os
+    import time
+
+    from intake.retention import ORPHAN_AFTER_S
+    from intake.storage import BlobStore
+
+    assert "justif init-db" in cli("purge", code=1)
+    cli("init-db")
+    store = BlobStore(tmp_path / "data").ensure()
+    orphan = store.put_bytes(b"%PDF-1.4 left by a killed upload")
+    long_ago = time.time() - ORPHAN_AFTER_S - 60
+    os.utime(store.path_for(orphan), (long_ago, long_ago))
+    out = cli("purge", "--dry-run")
+    assert "0 version(s) de pièce d’identité à supprimer" in out
+    assert "1 fichier(s) orphelin(s) à supprimer" in out and store.exists(orphan)
+    assert "1 fichier(s) orphelin(s) supprimé(s)" in cli("purge")
+    assert not store.exists(orphan)
+    assert "0 fichier(s) orphelin(s)" in cli("purge")

@@ -248,6 +248,12 @@ def purge_cmd(dry_run: bool) -> None:
         f"{rep.blobs_deleted} fichier(s) effacé(s), {rep.blobs_kept} conservé(s) car "
         "utilisé(s) ailleurs."
     )
+    orphans = "à supprimer" if dry_run else "supprimé(s)"
+    click.echo(
+        f"{rep.orphans} fichier(s) orphelin(s) {orphans} (stockés par un dépôt interrompu, "
+        f"jamais enregistrés) ; {rep.offers_deleted} fichier(s) de versions réduites "
+        "non retenues supprimé(s)."
+    )
 
 
 COMMANDS = [revalidate_cmd, worker_cmd, purge_cmd]

@@ -3,7 +3,8 @@ with the real in-process runner, sandbox and checkers, on SQLite in tmp.
 
 A student uploads a good born-digital CVEC attestation and an ID photo turned sideways,
 sees the statuses and the proposed fix, accepts the fix; an administrator refuses
-another piece with a reason; the student sees the reason. Screenshots go to
+another piece with a reason; the student sees the reason. A student whose phone photo
+weighs more than 5 Mo is offered a reduced copy, sees it, and sends it. Screenshots go to
 ``test-artifacts/web-e2e/`` (gitignored).
 """
 
@@ -82,12 +83,16 @@ def server(tmp_path, monkeypatch):
     app.extensions["justif"].close()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def artifacts():
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+
 @pytest.fixture
 def browser():
     from playwright.sync_api import sync_playwright
 
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         yield b
@@ -197,3 +202,38 @@ def test_student_and_administrator_in_a_real_browser(server, browser, tmp_path):
     admin_ctx.close()
     student_ctx.close()
     assert errors == []
+
+
+def test_a_phone_photo_over_5_mb_is_offered_reduced_in_a_real_browser(server, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    from tests.badfiles import noisy_jpeg
+
+    base, app = server
+    heavy = tmp_path / "IMG_20260901_101500.jpg"
+    heavy.write_bytes(noisy_jpeg(2800, 1900, quality=95, seed=12))
+    assert heavy.stat().st_size > 5_000_000
+    ctx, page = log_in(browser, base, "P241000001", STUDENT_PW, phone=True)
+    page.goto(f"{base}/dossier/cvec")
+    page.locator("input#file").set_input_files(str(heavy))
+    page.get_by_role("button", name="Déposer").click()
+    offer = page.locator("#reduction")
+    expect(offer).to_contain_text("au-delà de la limite de 5 Mo")
+    preview = offer.locator("img")
+    expect(preview).to_be_visible()
+    assert preview.evaluate("i => i.complete && i.naturalWidth > 0")
+    expect(page.locator("#piece-status")).to_contain_text("À déposer")  # nothing stored yet
+    shot(page, "08-offer-reduced-copy")
+    page.get_by_role("button", name="Déposer la version réduite").click()
+    expect(page.locator(".flash")).to_contain_text("La version réduite est déposée")
+    expect(page.locator("#reduction")).to_have_count(0)
+    wait_checked(page)
+    with app.extensions["justif"].db.session() as s:
+        from sqlalchemy import select
+
+        from intake.models import PieceVersion
+
+        (version,) = s.scalars(select(PieceVersion)).all()
+        assert version.source == "shrink" and version.size <= 5_000_000
+    shot(page, "09-reduced-copy-sent")
+    ctx.close()

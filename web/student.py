@@ -8,6 +8,7 @@ at once; its check is queued and the page refreshes itself until the status chan
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -143,8 +144,10 @@ def upload(kind: str) -> Any:
     piece = _piece(view, kind)
     upload_allowed(ext.pipeline(), ext.db(), view.student, kind)  # validated, cancelled…
     ext.check_upload_limits(user.id, view.student.id)
-    files, names = files_from_request(piece.spec.two_sides)
-    outcome = receive_files(view.student.id, kind, files, names, user.id)
+    with ExitStack() as stack:
+        earlier = _one_side(piece, stack) if piece.spec.two_sides else None
+        files, names = files_from_request(piece.spec.two_sides, earlier_side=earlier)
+        outcome = receive_files(view.student.id, kind, files, names, user.id)
     if not outcome.accepted:
         offer = _shrink_offer(view.student.id, kind, files, outcome)
         if offer is not None:
@@ -153,6 +156,18 @@ def upload(kind: str) -> Any:
     ext.submit(outcome.version_id)
     flash("Fichier reçu : la vérification est en cours, cette page se met à jour seule.", "success")
     return redirect(url_for(".piece", kind=kind), code=303)
+
+
+def _one_side(piece: PieceView, stack: ExitStack) -> tuple[Any, str] | None:
+    """The piece's current file when it is one page (a recto sent alone): a verso sent
+    later is merged with it, so the student never sends the recto twice."""
+    version = piece.version
+    if version is None or version.pages != 1 or version.purged_at is not None:
+        return None
+    path = ext.pipeline().store.path_for(version.sha256)
+    if not path.is_file():
+        return None
+    return stack.enter_context(path.open("rb")), version.display_name or "recto"
 
 
 def _shrink_offer(
@@ -212,8 +227,11 @@ def shrunk(kind: str) -> Any:
     return redirect(url_for(".piece", kind=kind), code=303)
 
 
-def files_from_request(two_sides: bool) -> tuple[list[tuple[Any, str]], list[str]]:
-    """The uploaded file, or recto + verso for a two-sided piece (400 when unclear)."""
+def files_from_request(
+    two_sides: bool, *, earlier_side: tuple[Any, str] | None = None
+) -> tuple[list[tuple[Any, str]], list[str]]:
+    """The uploaded file, or recto + verso for a two-sided piece (400 when unclear); a
+    verso alone goes with ``earlier_side`` (the recto already sent) when there is one."""
     single, recto, verso = _chosen("file"), _chosen("recto"), _chosen("verso")
     if two_sides and (recto or verso):
         if single is not None:
@@ -224,7 +242,9 @@ def files_from_request(two_sides: bool) -> tuple[list[tuple[Any, str]], list[str
                 400,
             )
         if recto is None:
-            raise ActionRefused("upload.recto", "Déposez aussi le recto de votre carte.", 400)
+            if earlier_side is None or verso is None:
+                raise ActionRefused("upload.recto", "Déposez aussi le recto de votre carte.", 400)
+            return [earlier_side, (verso.stream, verso.filename or "")], ["recto", "verso"]
         if verso is None:
             return [(recto.stream, recto.filename or "")], ["recto"]
         return (

@@ -3,9 +3,12 @@ the repaired-photo offer, locked pieces, the refusal reason."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
+from PIL import Image, ImageStat
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from intake.models import PieceVersion
@@ -325,3 +328,33 @@ def test_recto_and_verso_over_5_mb_each_are_merged_under_5_mb(app, student_clien
         assert v.size <= 5_000_000
     store = app.extensions["justif"].pipeline.store
     assert list(store.iter_hashes()) == [v.sha256]  # the heavy sides are not kept
+
+
+def test_a_verso_sent_later_is_merged_with_the_recto_already_sent(app, student_client):
+    recto = jpeg_bytes(1100, 700)
+    r = upload(student_client, "identity", recto=(recto, "recto.jpg"))
+    assert r.status_code == 303
+    page = text_of(student_client.get("/dossier/identity"))
+    assert "Déposez seulement le verso" in page and "« recto.jpg »" in page
+    verso = jpeg_bytes(1100, 700, (200, 220, 240))
+    r = upload(student_client, "identity", verso=(verso, "v.jpg"))
+    assert r.status_code == 303, text_of(r)[:300]
+    with app.extensions["justif"].db.session() as s:
+        first, second = s.scalars(select(PieceVersion).order_by(PieceVersion.number)).all()
+        assert (first.pages, second.pages) == (1, 2)
+        assert (second.mime, second.display_name) == ("application/pdf", "recto + verso")
+        store = app.extensions["justif"].pipeline.store
+        reader = PdfReader(io.BytesIO(store.read(second.sha256)))
+        colours = [ImageStat.Stat(p.images[0].image.convert("RGB")).mean for p in reader.pages]
+        expected = []
+        for side in (recto, verso):
+            with Image.open(io.BytesIO(side)) as im:
+                expected.append(ImageStat.Stat(im.convert("RGB")).mean)
+        # the recto already sent is page 1, the new verso page 2
+        for got, want in zip(colours, expected, strict=True):
+            assert all(abs(a - b) < 3 for a, b in zip(got, want, strict=True)), (got, want)
+        assert abs(expected[0][0] - expected[1][0]) > 20  # the two sides do differ
+        assert store.exists(first.sha256)  # the first version keeps its file
+    # once two sides are there, a verso alone is a question again
+    r = upload(student_client, "identity", verso=(jpeg_bytes(), "v2.jpg"))
+    assert r.status_code == 400 and "recto" in text_of(r)

@@ -121,3 +121,74 @@ def test_purge_command_reports_and_deletes_orphans(cli, tmp_path):
     assert "1 fichier(s) orphelin(s) supprimé(s)" in cli("purge")
     assert not store.exists(orphan)
     assert "0 fichier(s) orphelin(s)" in cli("purge")
+
+
+def test_serve_is_gunicorn_that_picks_up_unfinished_checks_and_stops_on_sigterm(tmp_path):
+    """`make run`'s server: a check left queued by the last run is done at start; SIGTERM
+    stops it cleanly."""
+    import io
+    import os
+    import signal
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    from intake.models import PieceVersion, ProcessingState, Student
+    from intake.pipeline import store_upload
+    from tests import badfiles, batchdata
+    from tests.conftest import ROOT
+
+    justif = str(ROOT / ".venv" / "bin" / "justif")
+    env = {
+        **os.environ,
+        "JUSTIF_INSTANCE_PATH": str(tmp_path / "instance"),
+        "JUSTIF_DATA_DIR": str(tmp_path / "data"),
+        "JUSTIF_PASSWORD_METHOD": "pbkdf2:sha256:1000",
+    }
+    for command in ("init-db", "demo"):
+        subprocess.run([justif, command], env=env, check=True, capture_output=True, timeout=120)
+    # an upload whose check never ran (the service was stopped before it could)
+    pipe = batchdata.pipeline(tmp_path / "data")
+    with pipe.db.session() as s:
+        sid = s.query(Student.id).order_by(Student.id).first()[0]
+    with pipe.new_sandbox() as box:
+        out = store_upload(
+            pipe,
+            student_id=sid,
+            kind="diploma",
+            files=[(io.BytesIO(badfiles.pdf()), "diplome.pdf")],
+            user_id=None,
+            sandbox=box,
+        )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = (tmp_path / "serve.log").open("wb")
+    server = subprocess.Popen(
+        [justif, "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        state = None
+        while time.monotonic() < deadline:
+            with pipe.db.session() as s:
+                state = s.get(PieceVersion, out.version_id).state
+            if state == ProcessingState.DONE:
+                break
+            time.sleep(0.5)
+        assert state == ProcessingState.DONE, (tmp_path / "serve.log").read_text()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/connexion", timeout=10) as r:
+            assert r.status == 200 and "Identifiant" in r.read().decode()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        code = server.wait(timeout=60)
+        log.close()
+    text = (tmp_path / "serve.log").read_text()
+    assert code == 0, text
+    assert "Booting worker" in text and "Shutting down: Master" in text
+    pipe.db.dispose()

@@ -180,24 +180,71 @@ def demo_cmd(student_password: str, admin_password: str) -> None:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def serve_cmd(host: str, port: int) -> None:
-    """Lance le service (serveur threadé, vérifications dans le processus)."""
-    from werkzeug.serving import run_simple
-
+@click.option(
+    "--threads",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Requêtes servies en même temps.",
+)
+def serve_cmd(host: str, port: int, threads: int) -> None:
+    """Lance le service : gunicorn, un processus à plusieurs fils, vérifications dans le
+    processus (sans courtier) ou sur les workers Celery (JUSTIF_BROKER_URL)."""
     app = _app()
     ext = _ext(app)
-    if not ext.db.has_schema():
-        raise click.ClickException("base absente : lancez d’abord `justif init-db`")
-    from web import DEV_SECRET
-
-    if app.config["SECRET_KEY"] == DEV_SECRET:
-        click.echo("attention : clé secrète de développement, lancez `justif init-db`", err=True)
-    ext.ensure_started()  # picks up checks left unfinished by the last run
-    click.echo(f"justif : http://{host}:{port}/  (Ctrl-C pour arrêter)")
     try:
-        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+        if not ext.db.has_schema():
+            raise click.ClickException("base absente : lancez d’abord `justif init-db`")
+        from web import DEV_SECRET
+
+        if app.config["SECRET_KEY"] == DEV_SECRET:
+            click.echo("attention : clé secrète de développement : `justif init-db`", err=True)
     finally:
-        ext.close()
+        ext.close()  # the worker process builds its own application
+    click.echo(f"justif : http://{host}:{port}/  (Ctrl-C pour arrêter)")
+    _gunicorn(
+        {
+            "bind": f"{host}:{port}",
+            "workers": 1,  # one process: the in-process runner and its sandboxes live there
+            "worker_class": "gthread",
+            "threads": threads,
+            "timeout": 120,  # uploads over 5 Mo are re-compressed in the request
+            "graceful_timeout": 30,
+            "keepalive": 5,
+            "accesslog": "-",
+            "errorlog": "-",
+            "loglevel": "info",
+            "control_socket_disable": True,  # no gunicornc socket in the user's home
+            "post_worker_init": _started,
+            "worker_exit": _stopped,
+        }
+    ).run()
+
+
+def _started(worker: Any) -> None:
+    _ext(worker.wsgi).ensure_started()  # picks up checks left unfinished by the last run
+
+
+def _stopped(server: Any, worker: Any) -> None:
+    app = getattr(worker, "wsgi", None)
+    if app is not None:
+        _ext(app).close()
+
+
+def _gunicorn(options: dict[str, Any]) -> Any:
+    """gunicorn configured from the command line's own options (no configuration file);
+    each worker process builds the application itself (nothing shared across a fork)."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            return _app()
+
+    return Server()
 
 
 @click.command("create-admin")

@@ -177,6 +177,18 @@ def offer_path(settings: Settings, offer: Offer) -> Path:
     return offers_dir(settings) / f"{offer.token}.bin"
 
 
+def claim_offer(settings: Settings, offer: Offer) -> Path | None:
+    """Take the offer's file for one upload: renamed, so a second click (or a second tab)
+    finds nothing to take. The caller deletes it with ``drop_offer``."""
+    folder = offers_dir(settings)
+    claimed = folder / f"{offer.token}.claimed"
+    try:
+        (folder / f"{offer.token}.bin").rename(claimed)
+    except FileNotFoundError:
+        return None
+    return claimed
+
+
 def preview_path(settings: Settings, offer: Offer) -> Path | None:
     path = offers_dir(settings) / f"{offer.token}.png"
     return path if offer.preview and path.is_file() else None
@@ -186,7 +198,7 @@ def drop_offer(settings: Settings, token: str) -> None:
     if not _TOKEN.fullmatch(token or ""):
         return
     folder = offers_dir(settings)
-    for suffix in (".json", ".bin", ".png"):
+    for suffix in (".json", ".bin", ".png", ".claimed"):
         (folder / f"{token}{suffix}").unlink(missing_ok=True)
 
 

@@ -215,11 +215,16 @@ def shrunk(kind: str) -> Any:
         return redirect(url_for(".piece", kind=kind), code=303)
     upload_allowed(ext.pipeline(), ext.db(), view.student, kind)
     ext.check_upload_limits(user.id, view.student.id)
-    with offers.offer_path(settings, offer).open("rb") as fh:
-        outcome = receive_files(
-            view.student.id, kind, [(fh, offer.display_name)], [""], user.id, source="shrink"
-        )
-    offers.drop_offer(settings, token)
+    claimed = offers.claim_offer(settings, offer)
+    if claimed is None:  # taken a moment ago (a second click)
+        return redirect(url_for(".piece", kind=kind), code=303)
+    try:
+        with claimed.open("rb") as fh:
+            outcome = receive_files(
+                view.student.id, kind, [(fh, offer.display_name)], [""], user.id, source="shrink"
+            )
+    finally:
+        offers.drop_offer(settings, token)
     if not outcome.accepted:
         return render_piece(view, _piece(view, kind), refused=outcome, status=422)
     ext.submit(outcome.version_id)

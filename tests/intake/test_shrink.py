@@ -100,10 +100,14 @@ def test_an_offer_is_one_students_for_one_piece_and_expires(settings, store, san
     assert list(folder.iterdir()) == []
 
 
-def test_drop_offer_removes_both_files(settings, store, sandbox):
+def test_an_offer_is_taken_once_and_dropped_whole(settings, store, sandbox):
     settings = settings.replace(max_bytes=900_000)
     offer = _offer(badfiles.noisy_jpeg(1200, 900, seed=6), settings, store, sandbox)
     assert offer is not None
+    claimed = offers.claim_offer(settings, offer)
+    assert claimed is not None and claimed.read_bytes().startswith(b"\xff\xd8\xff")
+    assert offers.claim_offer(settings, offer) is None  # a second click takes nothing
+    assert offers.load_offer(settings, offer.token, student_id=7, kind="cvec") is None
     offers.drop_offer(settings, offer.token)
     assert list(offers.offers_dir(settings).iterdir()) == []
     offers.drop_offer(settings, "not a token/..")  # ignored, never a path

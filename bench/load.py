@@ -359,11 +359,9 @@ def main() -> int:
     import random
     import shutil
     import signal
-    import socket
     import subprocess
     import tempfile
     import time
-    import urllib.request
 
     root = Path(__file__).resolve().parent.parent
     sys.path.insert(0, str(root))
@@ -422,6 +420,7 @@ def main() -> int:
     from samples.documents import make_sample
     from samples.photos import generate as generate_photos
     from tests.badfiles import BAD_INPUTS
+    from tests.services import free_port, wait_http_ok
 
     year = "2024-2025"  # the samples' campaign
     tmp = Path(tempfile.mkdtemp(prefix="justif-load-"))
@@ -575,9 +574,7 @@ def main() -> int:
         )
 
         # -- gunicorn -------------------------------------------------------------------
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        port = free_port()
         base = f"http://127.0.0.1:{port}"
         gunicorn_log = (tmp / "gunicorn.log").open("ab")
         gunicorn = subprocess.Popen(
@@ -605,18 +602,9 @@ def main() -> int:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=2) as r:  # noqa: S310
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if gunicorn.poll() is not None or time.monotonic() > deadline:
-                print((tmp / "gunicorn.log").read_text(errors="replace")[-3000:])
-                raise SystemExit("gunicorn did not start")
-            time.sleep(0.2)
+        if not wait_http_ok(f"{base}/health", lambda: gunicorn.poll() is None):
+            print((tmp / "gunicorn.log").read_text(errors="replace")[-3000:])
+            raise SystemExit("gunicorn did not start")
 
         # -- locust -----------------------------------------------------------------------
         spawn = args.spawn_rate or args.users

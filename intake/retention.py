@@ -81,13 +81,23 @@ def due_versions(pipe: Pipeline, now: dt.datetime | None = None) -> list[int]:
     return due
 
 
-def orphan_blobs(pipe: Pipeline, *, now_s: float | None = None) -> list[str]:
-    """Blobs no version references (file, previews, repaired photo), old enough."""
-    now_s = now_s if now_s is not None else time.time()
-    referenced: set[str] = set()
+def _references(pipe: Pipeline) -> tuple[set[str], set[str]]:
+    """Blobs of the versions still kept, and of the purged ones (one scan of the table)."""
+    keep: set[str] = set()
+    purged: set[str] = set()
     with pipe.db.session() as s:
         for v in s.scalars(select(PieceVersion)):
-            referenced |= _hashes(v)
+            (purged if v.purged_at is not None else keep).update(_hashes(v))
+    return keep, purged
+
+
+def orphan_blobs(
+    pipe: Pipeline, referenced: set[str] | None = None, *, now_s: float | None = None
+) -> list[str]:
+    """Blobs no version references (file, previews, repaired photo), old enough."""
+    now_s = now_s if now_s is not None else time.time()
+    if referenced is None:
+        referenced = set().union(*_references(pipe))
     out = []
     for sha in pipe.store.iter_hashes():
         if sha in referenced:
@@ -103,12 +113,9 @@ def orphan_blobs(pipe: Pipeline, *, now_s: float | None = None) -> list[str]:
 def purge(pipe: Pipeline, *, now: dt.datetime | None = None, dry_run: bool = False) -> PurgeReport:
     now = now or pipe.clock()
     report = PurgeReport(versions=due_versions(pipe, now))
-    orphans = orphan_blobs(pipe)
-    report.orphans = len(orphans)
     if dry_run:
+        report.orphans = len(orphan_blobs(pipe))
         return report
-    report.orphans = sum(pipe.store.delete_if_stale(sha, ORPHAN_AFTER_S) for sha in orphans)
-    report.offers_deleted = offers.sweep_offers(pipe.settings, now=time.time())
     purging = set(report.versions)
     with pipe.db.session() as s:
         if purging:
@@ -125,17 +132,13 @@ def purge(pipe: Pipeline, *, now: dt.datetime | None = None, dry_run: bool = Fal
             )
     # rows are marked first, bytes deleted after: a crash in between leaves bytes that
     # the next run deletes (every purged version's hashes are swept, every run)
-    keep: set[str] = set()
-    candidates: set[str] = set()
-    with pipe.db.session() as s:
-        for v in s.scalars(select(PieceVersion)):
-            if v.purged_at is not None:
-                candidates |= _hashes(v)
-            else:
-                keep |= _hashes(v)
+    keep, candidates = _references(pipe)
     for sha in sorted(candidates):
         if sha in keep:
             report.blobs_kept += 1
         elif pipe.store.exists(sha) and pipe.store.delete(sha):
             report.blobs_deleted += 1
+    orphans = orphan_blobs(pipe, keep | candidates)
+    report.orphans = sum(pipe.store.delete_if_stale(sha, ORPHAN_AFTER_S) for sha in orphans)
+    report.offers_deleted = offers.sweep_offers(pipe.settings, now=time.time())
     return report

@@ -78,3 +78,14 @@ def sandbox():
 
     with Sandbox(Limits(memory_mb=512, cpu_s=60, timeout_s=60), max_jobs=200) as box:
         yield box
+
+
+@pytest.fixture(scope="module")
+def redis(tmp_path_factory):
+    """A real redis-server for the module (Celery broker of the integration tests)."""
+    from tests.services import redis_bin, redis_server
+
+    if redis_bin() is None:
+        skip_or_fail("redis-server is not installed", "REQUIRE_SERVICES")
+    with redis_server(tmp_path_factory.mktemp("redis")) as server:
+        yield server

@@ -15,7 +15,8 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +36,22 @@ def _wait_port(port: int, timeout: float = 30.0) -> None:
                 return
         time.sleep(0.1)
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+
+
+def wait_http_ok(url: str, alive: Callable[[], bool], timeout: float = 60.0) -> bool:
+    """Poll ``url`` until it answers 200; False when ``alive()`` turns false or time is up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:  # noqa: S310 - 127.0.0.1
+                if r.status == 200:
+                    return True
+        except OSError:
+            pass
+        if not alive():
+            return False
+        time.sleep(0.2)
+    return False
 
 
 def postgres_bin() -> Path | None:

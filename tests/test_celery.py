@@ -20,20 +20,11 @@ import pytest
 from sqlalchemy import func, select
 
 from intake.models import CheckRun, PieceVersion, RevalidationItem
-from tests.conftest import ROOT, skip_or_fail
-from tests.services import redis_bin, redis_server
+from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 JUSTIF = str(ROOT / ".venv/bin/justif")
-
-
-@pytest.fixture(scope="module")
-def redis(tmp_path_factory):
-    if redis_bin() is None:
-        skip_or_fail("redis-server is not installed", "REQUIRE_SERVICES")
-    with redis_server(tmp_path_factory.mktemp("redis")) as server:
-        yield server
 
 
 class Worker:

@@ -11,7 +11,7 @@ import pytest
 
 from samples import documents as gen
 from tests.conftest import ROOT
-from tests.validators.test_identifiers import OCR_VECTORS, TYPED_ERRORS
+from tests.validators.test_identifiers import INE_JSON_KEYS, OCR_VECTORS, TYPED_ERRORS
 
 JUSTIF = str(ROOT / ".venv/bin/justif")
 
@@ -28,16 +28,7 @@ def test_every_domain_vector_through_justif_ine():
     assert [r["input"] for r in results] == values
     for r in results:
         family, code, level, result, retained = OCR_VECTORS[r["input"]]
-        assert set(r) >= {
-            "input",
-            "valid",
-            "family",
-            "normalized",
-            "repaired_from",
-            "code",
-            "level",
-            "message",
-        }
+        assert set(r) >= INE_JSON_KEYS
         assert r["code"] == str(code), r
         assert r["level"] == str(level), r
         assert r["result"] == str(result), r

@@ -44,8 +44,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import ROOT, skip_or_fail
-from tests.services import free_port, redis_bin, redis_server
+from tests.conftest import ROOT
+from tests.services import free_port, wait_http_ok
 
 BIN = ROOT / ".venv/bin"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -171,14 +171,6 @@ def test_an_upload_whose_version_number_was_just_taken_gets_the_next_one(
 # -- the crash test -----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def redis(tmp_path_factory):
-    if redis_bin() is None:
-        skip_or_fail("redis-server is not installed", "REQUIRE_SERVICES")
-    with redis_server(tmp_path_factory.mktemp("redis")) as server:
-        yield server
-
-
 def _group_pids(pgid: int) -> set[int]:
     """The processes of a process group (from /proc: field 5 of stat is the group)."""
     pids = set()
@@ -284,17 +276,10 @@ class Web(Proc):
 
     def start(self) -> None:
         super().start()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.base}/health", timeout=2) as r:  # noqa: S310
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            if not self.alive():
-                raise AssertionError("gunicorn exited:\n" + self.tail())
-            time.sleep(0.1)
+        if wait_http_ok(f"{self.base}/health", self.alive):
+            return
+        if not self.alive():
+            raise AssertionError("gunicorn exited:\n" + self.tail())
         raise AssertionError("gunicorn did not answer:\n" + self.tail())
 
 

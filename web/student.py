@@ -30,6 +30,7 @@ from intake.pipeline import (
     upload_allowed,
 )
 from intake.status import PIECE_HINTS, PieceStatus, student_findings
+from validators.codes import FileCode
 from web import extensions as ext
 from web.auth import current_user, student_required
 
@@ -175,8 +176,8 @@ def _shrink_offer(
 ) -> offers.Offer | None:
     """A single file refused only for its size (up to JUSTIF_MAX_RAW_BYTES): a shrunk copy
     to offer (domain.md §2.2). Two sides are shrunk by their merge already."""
-    codes = {str(f.code) for f in outcome.problems}
-    if len(files) != 1 or codes != {"file.too_large"}:
+    codes = {f.code for f in outcome.problems}
+    if len(files) != 1 or codes != {FileCode.TOO_LARGE}:
         return None
     stream, name = files[0]
     stream.seek(0)

@@ -218,18 +218,15 @@ def test_normalisation_and_helpers():
     assert short.code is IneCode.FORMAT and "10 caractères" in short.message
 
 
+# the shape `justif ine --json` promises (issue 3): one object per value
+INE_JSON_KEYS = frozenset(
+    {"input", "valid", "family", "normalized", "repaired_from", "code", "level", "message"}
+)
+
+
 def test_to_json_shape():
     data = check_ine("O1OOOO8O1OJ", Source.OCR).to_json()
-    assert set(data) >= {
-        "input",
-        "valid",
-        "family",
-        "normalized",
-        "repaired_from",
-        "code",
-        "level",
-        "message",
-    }
+    assert set(data) >= INE_JSON_KEYS
     assert data["valid"] and data["normalized"] == "0100008010J" and data["family"] == "bea"
     assert data["repaired_from"][0] == {"position": 1, "read": "O", "meant": "0"}
 

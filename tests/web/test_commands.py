@@ -129,7 +129,6 @@ def test_serve_is_gunicorn_that_picks_up_unfinished_checks_and_stops_on_sigterm(
     import io
     import os
     import signal
-    import socket
     import subprocess
     import time
     import urllib.request
@@ -138,6 +137,7 @@ def test_serve_is_gunicorn_that_picks_up_unfinished_checks_and_stops_on_sigterm(
     from intake.pipeline import store_upload
     from tests import badfiles, batchdata
     from tests.conftest import ROOT
+    from tests.services import free_port
 
     justif = str(ROOT / ".venv" / "bin" / "justif")
     env = {
@@ -161,9 +161,7 @@ def test_serve_is_gunicorn_that_picks_up_unfinished_checks_and_stops_on_sigterm(
             user_id=None,
             sandbox=box,
         )
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     log = (tmp_path / "serve.log").open("wb")
     server = subprocess.Popen(
         [justif, "serve", "--port", str(port)],
